@@ -1,0 +1,59 @@
+// Installs what the project's commands need when it is missing: npm
+// dependencies, and Debian packages (etcd, ...) when running as root with apt.
+// Dependency-free on purpose: it runs before node_modules exists.
+import { spawnSync } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+function run(cmd, args, options = {}) {
+  const r = spawnSync(cmd, args, { stdio: "inherit", cwd: root, ...options });
+  if (r.error) throw r.error;
+  return r.status ?? 1;
+}
+
+function fail(message) {
+  console.error(`\n${message}\n`);
+  process.exit(1);
+}
+
+/** Runs `npm ci` when node_modules is missing or older than package-lock.json. */
+export function ensureNodeModules() {
+  const marker = join(root, "node_modules", ".package-lock.json");
+  const lock = join(root, "package-lock.json");
+  if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
+  console.error("etcd-connect: installing npm dependencies (npm ci)...");
+  if (run("npm", ["ci", "--no-audit", "--no-fund"]) !== 0) fail("npm ci failed; see the output above.");
+}
+
+const packages = {
+  etcd: { bin: () => process.env.ETCD_BIN || "/usr/bin/etcd", debian: ["etcd-server"] },
+  etcdctl: { bin: () => process.env.ETCDCTL_BIN || "/usr/bin/etcdctl", debian: ["etcd-client"] },
+};
+
+/**
+ * Makes sure the named system tools exist, installing their Debian packages
+ * when possible (root + apt-get), else exits with what to install.
+ * @param {Array<keyof typeof packages>} names
+ */
+export function ensureSystem(names) {
+  const missing = names.filter((n) => !existsSync(packages[n].bin()));
+  if (missing.length === 0) return;
+  const debs = [...new Set(missing.flatMap((n) => packages[n].debian))];
+  const canApt = process.getuid?.() === 0 && existsSync("/usr/bin/apt-get");
+  if (!canApt) {
+    fail(
+      `etcd-connect needs ${missing.join(", ")}, which is not installed.\n` +
+        `Install it with:  sudo apt-get install -y ${debs.join(" ")}\n` +
+        `or point ETCD_BIN / ETCDCTL_BIN at the binaries.`,
+    );
+  }
+  console.error(`etcd-connect: installing ${debs.join(" ")} with apt-get...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  if (run("apt-get", ["update", "-q"], { env }) !== 0) fail("apt-get update failed; see the output above.");
+  if (run("apt-get", ["install", "-y", "-q", ...debs], { env }) !== 0) fail("apt-get install failed; see the output above.");
+  const still = names.filter((n) => !existsSync(packages[n].bin()));
+  if (still.length > 0) fail(`still missing after install: ${still.map((n) => packages[n].bin()).join(", ")}`);
+}

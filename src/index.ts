@@ -1,0 +1,41 @@
+/**
+ * etcd-connect: a TypeScript client for etcd v3.
+ *
+ * Public API. Runtime-neutral parts come from their modules; `connect` and
+ * `createClient` come from the runtime entry (Node: HTTP/2 gRPC).
+ */
+export { connect, createClient, createNodeTransport } from "./node.js";
+export type { Client } from "./client.js";
+export type { ClientOptions, CallOptions, TransportFactory, TransportFactoryOptions } from "./options.js";
+export { type Bytes, toBytes, text, prefixEnd } from "./bytes.js";
+export type { Int64 } from "./int64.js";
+export { EtcdError, type EtcdErrorKind, type EtcdErrorOptions } from "./errors.js";
+export { Code } from "@connectrpc/connect";
+export type { RangeOptions } from "./range.js";
+export {
+  op,
+  type Op,
+  type GetOp,
+  type PutOp,
+  type DeleteOp,
+  type TxnOp,
+  type GetOptions,
+  type PutOptions,
+  type DeleteOptions,
+  type TxnSpec,
+  type SortTarget,
+  type SortOrder,
+} from "./op.js";
+export { compare, type Compare, type CompareOperator } from "./compare.js";
+export type { KV, CompactOptions } from "./kv/kv.js";
+export type {
+  ResponseHeader,
+  KeyValue,
+  GetResponse,
+  PutResponse,
+  DeleteResponse,
+  TxnResponse,
+  OpResponse,
+  CompactResponse,
+} from "./kv/responses.js";
+export type { Cluster, Member, MemberListResponse, MemberListOptions } from "./cluster/cluster.js";

@@ -1,0 +1,118 @@
+import {
+  DeleteRangeRequestSchema,
+  PutRequestSchema,
+  RangeRequestSchema,
+  TxnRequestSchema,
+} from "../../gen/etcdserverpb/rpc_pb.js";
+import type { Bytes } from "../bytes.js";
+import type { ClientContext } from "../context.js";
+import { type Int64, toInt64 } from "../int64.js";
+import {
+  type DeleteOp,
+  type DeleteOptions,
+  type GetOp,
+  type GetOptions,
+  type Op,
+  type PutOp,
+  type PutOptions,
+  type TxnOp,
+  type TxnSpec,
+  op,
+} from "../op.js";
+import type { CallOptions } from "../options.js";
+import { checkRequestSize, opSizeBound } from "../request-size.js";
+import {
+  type CompactResponse,
+  type DeleteResponse,
+  type GetResponse,
+  type OpResponse,
+  type PutResponse,
+  type TxnResponse,
+  deleteResponse,
+  getResponse,
+  header,
+  putResponse,
+  txnResponse,
+} from "./responses.js";
+
+/** Options of a compaction. */
+export interface CompactOptions {
+  /**
+   * Wait until the compaction is physically applied in the backend, so that
+   * compacted entries are gone. Default: false.
+   */
+  physical?: boolean;
+}
+
+/** The key-value calls of a client (Go's `clientv3.KV`). */
+export interface KV {
+  /** Reads a key, a prefix (`prefix`), a range (`end`) or every key from one on (`fromKey`). */
+  get(key: Bytes, options?: GetOptions & CallOptions): Promise<GetResponse>;
+  /** Writes one key. */
+  put(key: Bytes, value: Bytes, options?: PutOptions & CallOptions): Promise<PutResponse>;
+  /** Deletes a key, a prefix or a range. */
+  delete(key: Bytes, options?: DeleteOptions & CallOptions): Promise<DeleteResponse>;
+  /** Runs a transaction: `success` when every compare holds, else `failure`. */
+  txn(spec: TxnSpec, options?: CallOptions): Promise<TxnResponse>;
+  /** Compacts the key history up to `revision` (exclusive). */
+  compact(revision: Int64, options?: CompactOptions & CallOptions): Promise<CompactResponse>;
+  /** Runs one op built with `op.*` (Go's `KV.Do`). */
+  do(operation: Op, options?: CallOptions): Promise<OpResponse>;
+}
+
+/** Builds the KV facade over a client context. @internal */
+export function createKV(ctx: ClientContext): KV {
+  const limit = ctx.maxCallSendMsgSize;
+
+  async function execGet(o: GetOp, options: CallOptions | undefined): Promise<GetResponse> {
+    checkRequestSize(RangeRequestSchema, o.request, opSizeBound(o), limit);
+    return getResponse(await ctx.call(options, (c) => ctx.kv.range(o.request, c)));
+  }
+  async function execPut(o: PutOp, options: CallOptions | undefined): Promise<PutResponse> {
+    checkRequestSize(PutRequestSchema, o.request, opSizeBound(o), limit);
+    return putResponse(await ctx.call(options, (c) => ctx.kv.put(o.request, c)));
+  }
+  async function execDelete(o: DeleteOp, options: CallOptions | undefined): Promise<DeleteResponse> {
+    checkRequestSize(DeleteRangeRequestSchema, o.request, opSizeBound(o), limit);
+    return deleteResponse(await ctx.call(options, (c) => ctx.kv.deleteRange(o.request, c)));
+  }
+  async function execTxn(o: TxnOp, options: CallOptions | undefined): Promise<TxnResponse> {
+    checkRequestSize(TxnRequestSchema, o.request, opSizeBound(o), limit);
+    return txnResponse(await ctx.call(options, (c) => ctx.kv.txn(o.request, c)));
+  }
+
+  return {
+    async get(key, options) {
+      return execGet(op.get(key, options), options);
+    },
+    async put(key, value, options) {
+      return execPut(op.put(key, value, options), options);
+    },
+    async delete(key, options) {
+      return execDelete(op.delete(key, options), options);
+    },
+    async txn(spec, options) {
+      return execTxn(op.txn(spec), options);
+    },
+    async compact(revision, options) {
+      const request = { revision: toInt64(revision, "revision", 0n), physical: options?.physical === true };
+      const r = await ctx.call(options, (c) => ctx.kv.compact(request, c));
+      header(r.header);
+      return r as CompactResponse;
+    },
+    async do(o, options) {
+      switch (o?.type) {
+        case "get":
+          return { type: "get", response: await execGet(o, options) };
+        case "put":
+          return { type: "put", response: await execPut(o, options) };
+        case "delete":
+          return { type: "delete", response: await execDelete(o, options) };
+        case "txn":
+          return { type: "txn", response: await execTxn(o, options) };
+        default:
+          throw new TypeError("do() takes an op built with op.get/put/delete/txn");
+      }
+    },
+  };
+}

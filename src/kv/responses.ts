@@ -1,0 +1,126 @@
+import type {
+  DeleteRangeResponse,
+  PutResponse as PutResponseMessage,
+  RangeResponse,
+  ResponseHeader as ResponseHeaderMessage,
+  ResponseOp,
+  TxnResponse as TxnResponseMessage,
+} from "../../gen/etcdserverpb/rpc_pb.js";
+import { Code } from "@connectrpc/connect";
+import { EtcdError } from "../errors.js";
+
+/** Where and when a response was produced. */
+export interface ResponseHeader {
+  /** ID of the cluster that served the request. */
+  clusterId: bigint;
+  /** ID of the member that served the request. */
+  memberId: bigint;
+  /** The store's revision when the request was served. */
+  revision: bigint;
+  /** The member's raft term when the request was served. */
+  raftTerm: bigint;
+}
+
+/** A stored key-value pair. Read text with `text(kv.value)`. */
+export interface KeyValue {
+  key: Uint8Array;
+  value: Uint8Array;
+  /** Revision of the key's creation. */
+  createRevision: bigint;
+  /** Revision of the key's last modification. */
+  modRevision: bigint;
+  /** Number of writes since creation (1 after the first put). */
+  version: bigint;
+  /** ID of the attached lease, 0 when none. */
+  lease: bigint;
+}
+
+/** Result of a get. */
+export interface GetResponse {
+  header: ResponseHeader;
+  /** The matching pairs (empty with `countOnly`). */
+  kvs: KeyValue[];
+  /** Whether more keys match than `limit` returned. */
+  more: boolean;
+  /** How many keys match in all. */
+  count: bigint;
+}
+
+/** Result of a put. */
+export interface PutResponse {
+  header: ResponseHeader;
+  /** The previous pair, with `prevKv` when the key existed. */
+  prevKv?: KeyValue;
+}
+
+/** Result of a delete. */
+export interface DeleteResponse {
+  header: ResponseHeader;
+  /** How many keys were deleted. */
+  deleted: bigint;
+  /** The deleted pairs, with `prevKv`. */
+  prevKvs: KeyValue[];
+}
+
+/** Result of one operation in a txn branch, tagged with the op's type. */
+export type OpResponse =
+  | { type: "get"; response: GetResponse }
+  | { type: "put"; response: PutResponse }
+  | { type: "delete"; response: DeleteResponse }
+  | { type: "txn"; response: TxnResponse };
+
+/** Result of a txn. */
+export interface TxnResponse {
+  header: ResponseHeader;
+  /** Whether every compare held (and `success` ran). */
+  succeeded: boolean;
+  /** One result per op of the branch that ran, in order. */
+  responses: OpResponse[];
+}
+
+/** Result of a compaction. */
+export interface CompactResponse {
+  header: ResponseHeader;
+}
+
+/** Response messages are returned as they are (no copies); this only checks the header etcd always sends. */
+export function header(h: ResponseHeaderMessage | undefined): ResponseHeader {
+  if (h === undefined) throw new EtcdError("internal", Code.Internal, "etcd sent a response without a header");
+  return h;
+}
+
+export function getResponse(r: RangeResponse): GetResponse {
+  header(r.header);
+  return r as GetResponse;
+}
+
+export function putResponse(r: PutResponseMessage): PutResponse {
+  header(r.header);
+  return r as PutResponse;
+}
+
+export function deleteResponse(r: DeleteRangeResponse): DeleteResponse {
+  header(r.header);
+  return r as DeleteResponse;
+}
+
+export function txnResponse(r: TxnResponseMessage): TxnResponse {
+  return { header: header(r.header), succeeded: r.succeeded, responses: r.responses.map(opResponse) };
+}
+
+/** Converts one entry of a txn's responses, tagged like the op that produced it. */
+export function opResponse(r: ResponseOp): OpResponse {
+  const res = r.response;
+  switch (res.case) {
+    case "responseRange":
+      return { type: "get", response: getResponse(res.value) };
+    case "responsePut":
+      return { type: "put", response: putResponse(res.value) };
+    case "responseDeleteRange":
+      return { type: "delete", response: deleteResponse(res.value) };
+    case "responseTxn":
+      return { type: "txn", response: txnResponse(res.value) };
+    default:
+      throw new EtcdError("internal", Code.Internal, "etcd sent an empty txn response entry");
+  }
+}

@@ -1,0 +1,26 @@
+/**
+ * The Node entry point: `connect()` and `createClient()` default to HTTP/2
+ * gRPC straight to etcd, one shared session per endpoint.
+ */
+import { type Client, connectWith, createClientWith } from "./client.js";
+import type { ClientOptions } from "./options.js";
+import { createNodeTransport } from "./transport/node.js";
+
+/**
+ * Creates a client and resolves once an endpoint answers; rejects with an
+ * `EtcdError` of kind `"unavailable"` when none answers within `dialTimeoutMs`
+ * (default 5000). Like Go's `clientv3.New` with `DialTimeout`.
+ */
+export function connect(options: ClientOptions): Promise<Client> {
+  return connectWith(options, createNodeTransport);
+}
+
+/**
+ * Creates a client synchronously without contacting etcd; the first call
+ * opens the connection. Same options as {@link connect}.
+ */
+export function createClient(options: ClientOptions): Client {
+  return createClientWith(options, createNodeTransport);
+}
+
+export { createNodeTransport };

@@ -1,0 +1,71 @@
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
+import type { ClosableTransport } from "./closable.js";
+
+/**
+ * A Connect transport over several endpoints: each call goes to the current
+ * endpoint; a call that finds it unavailable moves the next calls on to the
+ * next endpoint. (Retrying the failed call itself is the caller's decision.)
+ */
+export interface EndpointTransport extends Transport {
+  /** The configured endpoint URLs, in order. */
+  readonly endpoints: readonly string[];
+  /** The endpoint calls currently go to. */
+  readonly current: string;
+  /** The transport of one endpoint, for calls that must reach that member. */
+  endpoint(index: number): Transport;
+  /** Makes `index` the current endpoint. */
+  use(index: number): void;
+  /** Closes every endpoint's connections. */
+  close(): void;
+}
+
+/** Creates an {@link EndpointTransport} with one transport per endpoint, made on first use. */
+export function createEndpointTransport(
+  endpoints: readonly string[],
+  create: (endpoint: string) => ClosableTransport,
+): EndpointTransport {
+  const transports: (ClosableTransport | undefined)[] = endpoints.map(() => undefined);
+  let index = 0;
+
+  const at = (i: number): ClosableTransport => (transports[i] ??= create(endpoints[i]!));
+  const failed = (i: number, err: unknown): void => {
+    if (index === i && endpoints.length > 1 && isUnavailable(err)) index = (i + 1) % endpoints.length;
+  };
+
+  return {
+    endpoints,
+    get current() {
+      return endpoints[index]!;
+    },
+    endpoint: at,
+    use(i) {
+      if (!(i >= 0 && i < endpoints.length)) throw new RangeError(`no endpoint ${i}`);
+      index = i;
+    },
+    async unary(method, signal, timeoutMs, header, input, contextValues) {
+      const i = index;
+      try {
+        return await at(i).unary(method, signal, timeoutMs, header, input, contextValues);
+      } catch (err) {
+        failed(i, err);
+        throw err;
+      }
+    },
+    async stream(method, signal, timeoutMs, header, input, contextValues) {
+      const i = index;
+      try {
+        return await at(i).stream(method, signal, timeoutMs, header, input, contextValues);
+      } catch (err) {
+        failed(i, err);
+        throw err;
+      }
+    },
+    close() {
+      for (const t of transports) t?.close?.();
+    },
+  };
+}
+
+function isUnavailable(err: unknown): boolean {
+  return err instanceof ConnectError && err.code === Code.Unavailable;
+}
