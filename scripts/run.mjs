@@ -2,6 +2,9 @@
 // Entry of `npm start`, `npm run example` and `npm test`: installs what is
 // missing first, so each works as the first command on a fresh machine.
 import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { root, ensureNodeModules, ensureSystem } from "./ensure.mjs";
 
 const job = process.argv[2];
@@ -35,21 +38,42 @@ async function example() {
 
 async function test() {
   ensureNodeModules();
+  const reportDir = mkdtempSync(join(tmpdir(), "etcd-connect-test-"));
+  const report = join(reportDir, "vitest.json");
+  try {
+    return await runTests(report, process.argv.slice(3));
+  } finally {
+    rmSync(reportDir, { recursive: true, force: true });
+  }
+}
+
+/** Type check, gen check, then vitest (extra arguments go to vitest, e.g. a test file). */
+async function runTests(report, vitestArgs) {
   ensureSystem(["etcd", "etcdctl"]);
   const steps = [
     ["typecheck", "npx", ["tsc", "-p", "tsconfig.json", "--noEmit"]],
     ["gen:check", process.execPath, ["scripts/gen-check.mjs"]],
-    ["vitest", "npx", ["vitest", "run"]],
+    ["vitest", "npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...vitestArgs]],
   ];
   for (const [name, cmd, args] of steps) {
     console.error(`\n== ${name}`);
     const code = await exec(cmd, args);
     if (code !== 0) {
       console.error(`\n${name} failed (exit ${code})`);
+      printSummary(report);
       return code;
     }
   }
+  printSummary(report);
   return 0;
+}
+
+/** One closing line with the test counts, read from vitest's JSON report. */
+function printSummary(report) {
+  if (!existsSync(report)) return;
+  const r = JSON.parse(readFileSync(report, "utf8"));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}`);
 }
 
 const jobs = { example, test };

@@ -1,0 +1,867 @@
+// Launcher for throwaway, real etcd servers (one member or a 3-member cluster)
+// used by the test harness and by `npm start`.
+//
+// Dependency-free on purpose: only `node:` imports, so it works before
+// node_modules exists. Types are given in JSDoc for allowJs/checkJs consumers.
+//
+// Cleanup is layered:
+//   1. Cluster#stop() / Member#stop() (graceful, awaited);
+//   2. a process "exit" handler that SIGKILLs every member still running and
+//      removes data dirs synchronously;
+//   3. optional SIGINT/SIGTERM handlers (installSignalHandlers: true);
+//   4. a tiny watchdog child process (one per host process, on by default)
+//      that SIGKILLs the members and removes the data dirs when the host dies
+//      without running its exit handlers (e.g. a vitest fork worker that is
+//      terminated with SIGTERM or SIGKILL).
+
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as http from "node:http";
+import * as net from "node:net";
+import * as os from "node:os";
+import * as path from "node:path";
+
+/**
+ * @typedef {object} StartClusterOptions
+ * @property {1 | 3 | undefined} [size] Number of members (default 1).
+ * @property {string | undefined} [etcdBin] etcd binary (default `$ETCD_BIN` or `/usr/bin/etcd`).
+ * @property {string[] | undefined} [extraArgs] Appended to every member's arguments.
+ * @property {((index: number) => string[]) | undefined} [memberArgs] Per-member extra arguments (after extraArgs).
+ * @property {string | undefined} [dataDirRoot] Directory for data dirs and logs (default: fresh mkdtemp under os.tmpdir()).
+ *   If given, it is created if missing; stop() removes what the launcher put in it, and the directory
+ *   itself only if the launcher created it or it is left empty.
+ * @property {number | undefined} [startTimeoutMs] Time for the cluster to become healthy, per attempt (default 20000).
+ * @property {string | undefined} [logPrefix] If set, the launcher reports progress (start, retry, stop) on stderr
+ *   with this prefix; etcd's own output always goes to the member's log file. Default: silent.
+ * @property {boolean | undefined} [installSignalHandlers] Install SIGINT/SIGTERM handlers that stop every cluster
+ *   and exit (once per process). For `npm start`; tests should not use it.
+ * @property {boolean | undefined} [watchdog] Start the watchdog child process that cleans up if this process dies
+ *   abruptly (default true, or false when `$ETCD_NO_WATCHDOG=1`).
+ */
+
+/**
+ * @typedef {object} EtcdctlOptions
+ * @property {string | Buffer | undefined} [input] Written to etcdctl's stdin.
+ * @property {NodeJS.ProcessEnv | undefined} [env] Extra environment variables.
+ * @property {number | undefined} [timeoutMs] Kill etcdctl (SIGKILL) and reject after this long (default 15000).
+ */
+
+const DEFAULT_ETCD_BIN = "/usr/bin/etcd";
+const DEFAULT_ETCDCTL_BIN = "/usr/bin/etcdctl";
+const MAX_START_ATTEMPTS = 5;
+const STOP_KILL_AFTER_MS = 5000;
+const LOG_TAIL_LINES = 30;
+
+// ---------------------------------------------------------------------------
+// Process-wide registry used by the exit handler, signal handlers and watchdog.
+
+/** @type {Set<Member>} members whose process is running */
+const liveMembers = new Set();
+/** @type {Set<Cluster>} clusters not yet stopped */
+const liveClusters = new Set();
+/** @type {Map<string, boolean>} data dir roots to remove -> remove the root itself */
+const liveRoots = new Map();
+let exitHandlerInstalled = false;
+let signalHandlersInstalled = false;
+
+function installExitHandler() {
+  if (exitHandlerInstalled) return;
+  exitHandlerInstalled = true;
+  process.on("exit", () => {
+    for (const m of liveMembers) {
+      const pid = m.pid;
+      if (pid !== undefined) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+    }
+    liveMembers.clear();
+    for (const [root, removeRoot] of liveRoots) removeRootSync(root, removeRoot);
+    liveRoots.clear();
+  });
+}
+
+function installSignalHandlersOnce() {
+  if (signalHandlersInstalled) return;
+  signalHandlersInstalled = true;
+  let stopping = false;
+  /** @param {NodeJS.Signals} signal */
+  const onSignal = (signal) => {
+    const code = 128 + (os.constants.signals[signal] ?? 15);
+    if (stopping) {
+      // Second signal: give up on graceful shutdown; the exit handler SIGKILLs.
+      process.exit(code);
+    }
+    stopping = true;
+    Promise.allSettled([...liveClusters].map((c) => c.stop())).finally(() => process.exit(code));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+/**
+ * @param {string} root
+ * @param {boolean} removeRoot
+ */
+function removeRootSync(root, removeRoot) {
+  try {
+    if (removeRoot) {
+      fs.rmSync(root, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+    }
+    // When the root was supplied by the caller, members' dirs and logs are
+    // removed by the cluster itself; only an empty root goes.
+    else fs.rmdirSync(root);
+  } catch {
+    // best effort
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Watchdog: a child node process reading commands on stdin. When stdin hits
+// EOF (this process exited or died) it SIGKILLs the registered PIDs (after
+// checking /proc/PID/cmdline still mentions the member's data dir, to avoid
+// hitting a recycled PID) and removes the registered dirs.
+
+const WATCHDOG_SOURCE = `
+const fs = require("node:fs");
+const pids = new Map();
+const dirs = new Set();
+let buf = "";
+process.on("SIGINT", () => {});
+process.on("SIGHUP", () => {});
+process.stdin.setEncoding("utf8");
+process.stdin.on("data", (d) => {
+  buf += d;
+  let i;
+  while ((i = buf.indexOf("\\n")) >= 0) {
+    const line = buf.slice(0, i);
+    buf = buf.slice(i + 1);
+    const sp = line.indexOf(" ");
+    const cmd = line.slice(0, sp);
+    const arg = line.slice(sp + 1);
+    if (cmd === "pid") {
+      const sp2 = arg.indexOf(" ");
+      pids.set(Number(arg.slice(0, sp2)), arg.slice(sp2 + 1));
+    } else if (cmd === "unpid") pids.delete(Number(arg));
+    else if (cmd === "dir") dirs.add(arg);
+    else if (cmd === "undir") dirs.delete(arg);
+  }
+});
+const cleanup = () => {
+  for (const [pid, marker] of pids) {
+    let ok = true;
+    try {
+      ok = fs.readFileSync("/proc/" + pid + "/cmdline", "utf8").includes(marker);
+    } catch (e) {
+      ok = !(e && e.code === "ENOENT" && fs.existsSync("/proc/self"));
+    }
+    if (ok) { try { process.kill(pid, "SIGKILL"); } catch {} }
+  }
+  for (const d of dirs) {
+    try { fs.rmSync(d, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 }); } catch {}
+  }
+  process.exit(0);
+};
+process.stdin.on("end", cleanup);
+process.stdin.on("error", cleanup);
+process.on("SIGTERM", cleanup);
+`;
+
+/** @type {import("node:child_process").ChildProcess | undefined} */
+let watchdogProc;
+let watchdogFailed = false;
+
+/** @param {boolean} enabled */
+function ensureWatchdog(enabled) {
+  if (!enabled || watchdogProc || watchdogFailed) return;
+  try {
+    const child = spawn(process.execPath, ["-e", WATCHDOG_SOURCE], {
+      stdio: ["pipe", "ignore", "ignore"],
+      detached: false,
+      env: { PATH: process.env["PATH"] ?? "" },
+    });
+    child.on("error", () => {
+      watchdogFailed = true;
+      watchdogProc = undefined;
+    });
+    child.on("exit", () => {
+      if (watchdogProc === child) watchdogProc = undefined;
+    });
+    child.stdin?.on("error", () => {});
+    child.unref();
+    const stdin = /** @type {any} */ (child.stdin);
+    stdin?.unref?.();
+    watchdogProc = child;
+  } catch {
+    watchdogFailed = true;
+  }
+}
+
+/** @param {string} line */
+function tellWatchdog(line) {
+  const stdin = watchdogProc?.stdin;
+  if (stdin && !stdin.destroyed && stdin.writable) {
+    try {
+      stdin.write(line + "\n");
+    } catch {
+      // ignore
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Small utilities
+
+/** @param {number} ms */
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Picks `count` distinct free loopback ports (all listeners are held open
+ * until every port is assigned, so they are distinct within one call).
+ * @param {number} count
+ * @returns {Promise<number[]>}
+ */
+export async function pickFreePorts(count) {
+  /** @type {net.Server[]} */
+  const servers = [];
+  try {
+    /** @type {number[]} */
+    const ports = [];
+    for (let i = 0; i < count; i++) {
+      const srv = net.createServer();
+      servers.push(srv);
+      await new Promise((resolve, reject) => {
+        srv.once("error", reject);
+        srv.listen(0, "127.0.0.1", () => resolve(undefined));
+      });
+      const addr = srv.address();
+      if (addr === null || typeof addr === "string") throw new Error("unexpected server address");
+      ports.push(addr.port);
+    }
+    return ports;
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(() => r(undefined)))));
+  }
+}
+
+/**
+ * Last `lines` lines of a file ("" if unreadable).
+ * @param {string} file
+ * @param {number} [lines]
+ * @returns {string}
+ */
+export function tailFile(file, lines = LOG_TAIL_LINES) {
+  try {
+    const text = fs.readFileSync(file, "utf8");
+    const all = text.split("\n");
+    if (all.length > 0 && all[all.length - 1] === "") all.pop();
+    return all.slice(-lines).join("\n");
+  } catch {
+    return "";
+  }
+}
+
+/**
+ * GET a URL with node:http.
+ * @param {string} url
+ * @param {number} timeoutMs
+ * @returns {Promise<{ status: number, body: string }>}
+ */
+function httpGet(url, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+      /** @type {Buffer[]} */
+      const chunks = [];
+      res.on("data", (c) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
+    req.on("error", reject);
+  });
+}
+
+/**
+ * One `GET {clientUrl}/health` probe: true iff the answer is `{"health":"true"}`.
+ * Never throws.
+ * @param {string} clientUrl
+ * @param {number} [timeoutMs]
+ * @returns {Promise<boolean>}
+ */
+export async function isHealthy(clientUrl, timeoutMs = 2000) {
+  try {
+    const { status, body } = await httpGet(`${clientUrl}/health`, timeoutMs);
+    if (status !== 200) return false;
+    return JSON.parse(body).health === "true";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Text of `GET {clientUrl}/metrics` (Prometheus exposition format; etcd 3.4
+ * serves it on the client URL).
+ * @param {string} clientUrl
+ * @param {number} [timeoutMs]
+ * @returns {Promise<string>}
+ */
+export async function fetchMetrics(clientUrl, timeoutMs = 5000) {
+  const { status, body } = await httpGet(`${clientUrl.replace(/\/+$/, "")}/metrics`, timeoutMs);
+  if (status !== 200) throw new Error(`GET ${clientUrl}/metrics: HTTP ${status}: ${body.slice(0, 200)}`);
+  return body;
+}
+
+/**
+ * Parses a Prometheus label set body (without braces).
+ * @param {string} s
+ * @returns {Record<string, string>}
+ */
+function parseLabels(s) {
+  /** @type {Record<string, string>} */
+  const out = {};
+  let i = 0;
+  while (i < s.length) {
+    while (i < s.length && (s[i] === "," || s[i] === " ")) i++;
+    if (i >= s.length) break;
+    const eq = s.indexOf("=", i);
+    if (eq < 0) break;
+    const key = s.slice(i, eq).trim();
+    i = eq + 1;
+    if (s[i] !== '"') break;
+    i++;
+    let val = "";
+    while (i < s.length && s[i] !== '"') {
+      if (s[i] === "\\" && i + 1 < s.length) {
+        const n = s[i + 1];
+        val += n === "n" ? "\n" : n;
+        i += 2;
+      } else {
+        val += s[i++];
+      }
+    }
+    i++; // closing quote
+    out[key] = val;
+  }
+  return out;
+}
+
+/**
+ * Value of a metric in Prometheus text. Sums every series named `name` whose
+ * labels include all of `labels` (so with no labels, all series of that name
+ * are summed). Returns 0 if no series matches.
+ * @param {string} text
+ * @param {string} name
+ * @param {Record<string, string>} [labels]
+ * @returns {number}
+ */
+export function metricValue(text, name, labels) {
+  let sum = 0;
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (line === "" || line.startsWith("#") || !line.startsWith(name)) continue;
+    const next = line[name.length];
+    /** @type {Record<string, string>} */
+    let lbls = {};
+    let rest;
+    if (next === "{") {
+      const close = line.lastIndexOf("}");
+      if (close < 0) continue;
+      lbls = parseLabels(line.slice(name.length + 1, close));
+      rest = line.slice(close + 1);
+    } else if (next === " " || next === "\t") {
+      rest = line.slice(name.length);
+    } else {
+      continue;
+    }
+    if (labels && !Object.entries(labels).every(([k, v]) => lbls[k] === v)) continue;
+    const valueStr = rest.trim().split(/\s+/)[0];
+    const v = valueStr === "+Inf" ? Infinity : valueStr === "-Inf" ? -Infinity : Number(valueStr);
+    if (!Number.isNaN(v)) sum += v;
+  }
+  return sum;
+}
+
+/**
+ * Runs etcdctl (`$ETCDCTL_BIN` or `/usr/bin/etcdctl`) with ETCDCTL_API=3 and
+ * `--endpoints=<comma list>`; resolves with stdout, rejects (message includes
+ * stderr) on a non-zero exit or timeout.
+ * @param {string | string[]} endpoints
+ * @param {string[]} args
+ * @param {EtcdctlOptions} [options]
+ * @returns {Promise<string>}
+ */
+export function etcdctl(endpoints, args, options = {}) {
+  const bin = process.env["ETCDCTL_BIN"] || DEFAULT_ETCDCTL_BIN;
+  const eps = Array.isArray(endpoints) ? endpoints.join(",") : endpoints;
+  const fullArgs = [`--endpoints=${eps}`, ...args];
+  const timeoutMs = options.timeoutMs ?? 15000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, fullArgs, {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, ...options.env, ETCDCTL_API: "3" },
+    });
+    /** @type {Buffer[]} */
+    const out = [];
+    /** @type {Buffer[]} */
+    const err = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGKILL");
+    }, timeoutMs);
+    child.stdout.on("data", (c) => out.push(c));
+    child.stderr.on("data", (c) => err.push(c));
+    child.on("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`etcdctl ${fullArgs.join(" ")}: ${e.message}`));
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const stdout = Buffer.concat(out).toString("utf8");
+      const stderr = Buffer.concat(err).toString("utf8").trim();
+      if (code === 0 && !timedOut) resolve(stdout);
+      else {
+        const why = timedOut ? `timed out after ${timeoutMs} ms` : code !== null ? `exit code ${code}` : `signal ${signal}`;
+        reject(new Error(`etcdctl ${fullArgs.join(" ")}: ${why}${stderr ? `: ${stderr}` : ""}`));
+      }
+    });
+    child.stdin.on("error", () => {});
+    if (options.input !== undefined) child.stdin.end(options.input);
+    else child.stdin.end();
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Member
+
+/** Error raised when a member could not bind its ports (start is retried). */
+class AddressInUseError extends Error {}
+
+/** One etcd server process. Construct via startCluster(). */
+export class Member {
+  /** @type {string} */ name;
+  /** @type {number} */ index;
+  /** @type {string} */ clientUrl;
+  /** @type {string} */ peerUrl;
+  /** @type {number} */ clientPort;
+  /** @type {number} */ peerPort;
+  /** @type {string} */ dataDir;
+  /** @type {string} */ logFile;
+  /** @type {string} */ etcdBin;
+  /** Full argument list passed to etcd (same for every (re)start). @type {string[]} */ args;
+
+  /** @type {import("node:child_process").ChildProcess | undefined} */
+  #child;
+  /** @type {Promise<void> | undefined} resolves when #child has exited */
+  #exited;
+  #paused = false;
+  /** @type {string | undefined} how the last process ended */
+  #lastExit;
+  /** @type {string | undefined} */
+  #logPrefix;
+
+  /**
+   * @param {{ name: string, index: number, clientPort: number, peerPort: number, dataDir: string,
+   *   logFile: string, etcdBin: string, args: string[], logPrefix?: string | undefined }} init
+   */
+  constructor(init) {
+    this.name = init.name;
+    this.index = init.index;
+    this.clientPort = init.clientPort;
+    this.peerPort = init.peerPort;
+    this.clientUrl = `http://127.0.0.1:${init.clientPort}`;
+    this.peerUrl = `http://127.0.0.1:${init.peerPort}`;
+    this.dataDir = init.dataDir;
+    this.logFile = init.logFile;
+    this.etcdBin = init.etcdBin;
+    this.args = init.args;
+    this.#logPrefix = init.logPrefix;
+  }
+
+  /** PID of the running process, or undefined when stopped. @returns {number | undefined} */
+  get pid() {
+    return this.#child ? this.#child.pid : undefined;
+  }
+
+  /** Whether the process is running (also true while paused). @returns {boolean} */
+  get running() {
+    return this.#child !== undefined;
+  }
+
+  /** Whether the process is SIGSTOPped. @returns {boolean} */
+  get paused() {
+    return this.#paused;
+  }
+
+  /** Last lines of the member's log. @param {number} [lines] @returns {string} */
+  logTail(lines = LOG_TAIL_LINES) {
+    return tailFile(this.logFile, lines);
+  }
+
+  /**
+   * Spawns the etcd process without waiting for health (used internally and
+   * by start()).
+   * @returns {void}
+   */
+  spawnProcess() {
+    if (this.#child) throw new Error(`${this.name} is already running (pid ${this.#child.pid})`);
+    fs.mkdirSync(path.dirname(this.logFile), { recursive: true });
+    fs.appendFileSync(this.logFile, `--- launcher: starting ${this.etcdBin} ${this.args.join(" ")}\n`);
+    const fd = fs.openSync(this.logFile, "a");
+    /** @type {import("node:child_process").ChildProcess} */
+    let child;
+    try {
+      child = spawn(this.etcdBin, this.args, {
+        stdio: ["ignore", fd, fd],
+        detached: false,
+        env: process.env,
+      });
+    } finally {
+      fs.closeSync(fd);
+    }
+    this.#child = child;
+    this.#paused = false;
+    /** @type {(v: void) => void} */
+    let done = () => {};
+    this.#exited = new Promise((r) => (done = r));
+    let finished = false;
+    /** @param {string} how */
+    const onGone = (how) => {
+      if (finished) return;
+      finished = true;
+      if (child.pid !== undefined) tellWatchdog(`unpid ${child.pid}`);
+      if (this.#child === child) {
+        this.#child = undefined;
+        this.#paused = false;
+      }
+      liveMembers.delete(this);
+      this.#lastExit = how;
+      try {
+        fs.appendFileSync(this.logFile, `--- launcher: ${this.name} ${how}\n`);
+      } catch {
+        // data dir may be gone
+      }
+      done();
+    };
+    child.on("error", (e) => onGone(`failed to spawn: ${e.message}`));
+    child.on("exit", (code, signal) => onGone(`exited (code ${code}, signal ${signal})`));
+    if (child.pid !== undefined) {
+      liveMembers.add(this);
+      tellWatchdog(`pid ${child.pid} ${this.dataDir}`);
+    }
+    this.#say(`started ${this.name} pid ${child.pid} client ${this.clientUrl}`);
+  }
+
+  /**
+   * (Re)starts the process with the same name, ports, data dir and arguments.
+   * By default waits until `/health` is true (pass `waitHealthy: false` when
+   * the member cannot become healthy alone, e.g. the first of several stopped
+   * members of a cluster).
+   * @param {{ waitHealthy?: boolean, timeoutMs?: number }} [options]
+   * @returns {Promise<void>}
+   */
+  async start(options = {}) {
+    this.spawnProcess();
+    if (options.waitHealthy !== false) await this.waitHealthy(options.timeoutMs);
+  }
+
+  /**
+   * Sends `signal` (default SIGTERM; a paused member is resumed first) and
+   * waits for the process to exit; escalates to SIGKILL after `killAfterMs`
+   * (default 5000). No-op if not running.
+   * @param {NodeJS.Signals} [signal]
+   * @param {{ killAfterMs?: number }} [options]
+   * @returns {Promise<void>}
+   */
+  async stop(signal = "SIGTERM", options = {}) {
+    const child = this.#child;
+    const exited = this.#exited;
+    if (!child || !exited) return;
+    const killAfterMs = options.killAfterMs ?? STOP_KILL_AFTER_MS;
+    if (this.#paused && signal !== "SIGKILL") this.resume();
+    this.#signal(child, signal);
+    if (signal === "SIGKILL") {
+      await exited;
+      return;
+    }
+    /** @type {NodeJS.Timeout | undefined} */
+    let timer;
+    const escalated = new Promise((r) => {
+      timer = setTimeout(() => {
+        this.#say(`${this.name} did not exit on ${signal} within ${killAfterMs} ms; SIGKILL`);
+        this.#signal(child, "SIGKILL");
+        r(undefined);
+      }, killAfterMs);
+    });
+    await Promise.race([exited, escalated]);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** SIGKILLs the process and waits for it to exit. @returns {Promise<void>} */
+  kill() {
+    return this.stop("SIGKILL");
+  }
+
+  /** SIGSTOPs the process (it keeps its ports but stops answering). @returns {void} */
+  pause() {
+    const child = this.#child;
+    if (!child) throw new Error(`${this.name} is not running`);
+    this.#signal(child, "SIGSTOP");
+    this.#paused = true;
+  }
+
+  /** SIGCONTs a paused process. @returns {void} */
+  resume() {
+    const child = this.#child;
+    if (!child) throw new Error(`${this.name} is not running`);
+    this.#signal(child, "SIGCONT");
+    this.#paused = false;
+  }
+
+  /**
+   * Polls `GET {clientUrl}/health` until `{"health":"true"}`. Rejects early if
+   * the process exits, and on timeout (default 20000 ms); the error includes
+   * the last 30 lines of the member's log.
+   * @param {number} [timeoutMs]
+   * @returns {Promise<void>}
+   */
+  async waitHealthy(timeoutMs = 20000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (!this.#child) {
+        throw this.#startError(`${this.name} is not running${this.#lastExit ? ` (${this.#lastExit})` : ""}`);
+      }
+      const remaining = deadline - Date.now();
+      if (await isHealthy(this.clientUrl, Math.max(100, Math.min(2000, remaining)))) return;
+      if (!this.#child) throw this.#startError(`${this.name} ${this.#lastExit ?? "exited"} before becoming healthy`);
+      if (Date.now() >= deadline) {
+        throw this.#startError(`${this.name} (${this.clientUrl}) not healthy after ${timeoutMs} ms`);
+      }
+      await sleep(Math.min(100, Math.max(0, deadline - Date.now())));
+    }
+  }
+
+  /** @param {string} message */
+  #startError(message) {
+    const tail = this.logTail();
+    const text = `${message}\n--- last ${LOG_TAIL_LINES} lines of ${this.logFile} ---\n${tail}`;
+    if (/address already in use/i.test(tail)) return new AddressInUseError(text);
+    return new Error(text);
+  }
+
+  /**
+   * @param {import("node:child_process").ChildProcess} child
+   * @param {NodeJS.Signals} signal
+   */
+  #signal(child, signal) {
+    if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+    try {
+      process.kill(child.pid, signal);
+    } catch {
+      // exited meanwhile
+    }
+  }
+
+  /** @param {string} msg */
+  #say(msg) {
+    if (this.#logPrefix !== undefined) process.stderr.write(`${this.#logPrefix} ${msg}\n`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Cluster
+
+/** A set of etcd members. Construct via startCluster(). */
+export class Cluster {
+  /** @type {Member[]} */ members;
+  /** Directory holding every member's data dir and log. @type {string} */ dataDirRoot;
+  /** @type {boolean} */ #removeRoot;
+  /** @type {string | undefined} */ #logPrefix;
+  #stopped = false;
+
+  /**
+   * @param {Member[]} members
+   * @param {string} dataDirRoot
+   * @param {boolean} removeRoot
+   * @param {string | undefined} logPrefix
+   */
+  constructor(members, dataDirRoot, removeRoot, logPrefix) {
+    this.members = members;
+    this.dataDirRoot = dataDirRoot;
+    this.#removeRoot = removeRoot;
+    this.#logPrefix = logPrefix;
+  }
+
+  /** Client URLs of all members, e.g. `http://127.0.0.1:PORT`. @returns {string[]} */
+  get endpoints() {
+    return this.members.map((m) => m.clientUrl);
+  }
+
+  /**
+   * Member by index; throws if out of range.
+   * @param {number} i
+   * @returns {Member}
+   */
+  member(i) {
+    const m = this.members[i];
+    if (!m) throw new RangeError(`no member ${i} (cluster of ${this.members.length})`);
+    return m;
+  }
+
+  /** Whether stop() has been called. @returns {boolean} */
+  get stopped() {
+    return this.#stopped;
+  }
+
+  /**
+   * Waits until every running member answers `/health` with true.
+   * @param {number} [timeoutMs] default 20000
+   * @returns {Promise<void>}
+   */
+  async waitHealthy(timeoutMs = 20000) {
+    await Promise.all(this.members.filter((m) => m.running).map((m) => m.waitHealthy(timeoutMs)));
+  }
+
+  /**
+   * Stops every member, one at a time (resumes paused ones, SIGTERM, SIGKILL
+   * after 5 s), and removes the data dirs and logs. Idempotent.
+   * @returns {Promise<void>}
+   */
+  async stop() {
+    // Members are stopped one after another: when all members of a 3.4
+    // cluster get SIGTERM at once, the leader's graceful stop (leadership
+    // transfer) hangs until the 5 s SIGKILL; one at a time takes ~100 ms.
+    for (const m of this.members) if (m.paused) m.resume();
+    for (const m of this.members) await m.stop("SIGTERM");
+    if (this.#stopped) return;
+    this.#stopped = true;
+    liveClusters.delete(this);
+    if (!this.#removeRoot) {
+      for (const m of this.members) {
+        fs.rmSync(m.dataDir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+        fs.rmSync(m.logFile, { force: true });
+      }
+    }
+    removeRootSync(this.dataDirRoot, this.#removeRoot);
+    liveRoots.delete(this.dataDirRoot);
+    tellWatchdog(`undir ${this.dataDirRoot}`);
+    if (this.#logPrefix !== undefined) process.stderr.write(`${this.#logPrefix} stopped cluster ${this.dataDirRoot}\n`);
+  }
+}
+
+/**
+ * Starts a throwaway etcd cluster on free loopback ports and waits until
+ * every member is healthy. Retries with new ports (up to 5 attempts) if a
+ * member reports "address already in use".
+ * @param {StartClusterOptions} [options]
+ * @returns {Promise<Cluster>}
+ */
+export async function startCluster(options = {}) {
+  const size = options.size ?? 1;
+  if (size !== 1 && size !== 3) throw new Error(`size must be 1 or 3, got ${size}`);
+  const etcdBin = options.etcdBin ?? (process.env["ETCD_BIN"] || DEFAULT_ETCD_BIN);
+  const startTimeoutMs = options.startTimeoutMs ?? 20000;
+  const logPrefix = options.logPrefix;
+  const watchdog = options.watchdog ?? process.env["ETCD_NO_WATCHDOG"] !== "1";
+
+  if (!fs.existsSync(etcdBin)) throw new Error(`etcd binary not found: ${etcdBin} (set ETCD_BIN)`);
+
+  installExitHandler();
+  if (options.installSignalHandlers) installSignalHandlersOnce();
+  ensureWatchdog(watchdog);
+
+  /** @type {string} */
+  let root;
+  /** @type {boolean} */
+  let removeRoot;
+  if (options.dataDirRoot !== undefined) {
+    root = path.resolve(options.dataDirRoot);
+    removeRoot = !fs.existsSync(root);
+    fs.mkdirSync(root, { recursive: true });
+  } else {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "etcd-cluster-"));
+    removeRoot = true;
+  }
+  liveRoots.set(root, removeRoot);
+  if (removeRoot) tellWatchdog(`dir ${root}`);
+
+  let lastError;
+  for (let attempt = 1; attempt <= MAX_START_ATTEMPTS; attempt++) {
+    const ports = await pickFreePorts(2 * size);
+    /** @param {number} i @returns {number} */
+    const clientPortOf = (i) => /** @type {number} */ (ports[2 * i]);
+    /** @param {number} i @returns {number} */
+    const peerPortOf = (i) => /** @type {number} */ (ports[2 * i + 1]);
+    const token = `etcd-connect-${randomBytes(6).toString("hex")}`;
+    const names = Array.from({ length: size }, (_, i) => `m${i}`);
+    const initialCluster = names.map((n, i) => `${n}=http://127.0.0.1:${peerPortOf(i)}`).join(",");
+    const members = names.map((name, i) => {
+      const clientUrl = `http://127.0.0.1:${clientPortOf(i)}`;
+      const peerUrl = `http://127.0.0.1:${peerPortOf(i)}`;
+      const dataDir = path.join(root, name);
+      const logFile = path.join(root, `${name}.log`);
+      // A previous failed attempt may have left state behind.
+      fs.rmSync(dataDir, { recursive: true, force: true });
+      fs.rmSync(logFile, { force: true });
+      const args = [
+        "--name", name,
+        "--data-dir", dataDir,
+        "--listen-client-urls", clientUrl,
+        "--advertise-client-urls", clientUrl,
+        "--listen-peer-urls", peerUrl,
+        "--initial-advertise-peer-urls", peerUrl,
+        "--initial-cluster", initialCluster,
+        "--initial-cluster-state", "new",
+        "--initial-cluster-token", token,
+        "--unsafe-no-fsync",
+        "--snapshot-count", "100000",
+        "--heartbeat-interval", "50",
+        "--election-timeout", "500",
+        "--logger", "zap",
+        "--log-outputs", "stderr",
+        ...(options.extraArgs ?? []),
+        ...(options.memberArgs ? options.memberArgs(i) : []),
+      ];
+      return new Member({
+        name, index: i, clientPort: clientPortOf(i), peerPort: peerPortOf(i),
+        dataDir, logFile, etcdBin, args, logPrefix,
+      });
+    });
+    const cluster = new Cluster(members, root, removeRoot, logPrefix);
+    liveClusters.add(cluster);
+    try {
+      for (const m of members) m.spawnProcess();
+      await cluster.waitHealthy(startTimeoutMs);
+      if (logPrefix !== undefined) {
+        process.stderr.write(`${logPrefix} cluster of ${size} healthy: ${cluster.endpoints.join(",")} (data ${root})\n`);
+      }
+      return cluster;
+    } catch (e) {
+      lastError = e;
+      // Stop this attempt's members but keep the root for the next attempt.
+      await Promise.all(members.map((m) => m.stop("SIGKILL")));
+      liveClusters.delete(cluster);
+      const inUse = e instanceof AddressInUseError || members.some((m) => /address already in use/i.test(m.logTail()));
+      if (!inUse || attempt === MAX_START_ATTEMPTS) break;
+      if (logPrefix !== undefined) process.stderr.write(`${logPrefix} port clash, retrying (attempt ${attempt + 1})\n`);
+    }
+  }
+  // Give up: clean everything.
+  if (removeRoot) {
+    fs.rmSync(root, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+  } else {
+    for (const n of ["m0", "m1", "m2"]) {
+      fs.rmSync(path.join(root, n), { recursive: true, force: true });
+      fs.rmSync(path.join(root, `${n}.log`), { force: true });
+    }
+    removeRootSync(root, false);
+  }
+  liveRoots.delete(root);
+  tellWatchdog(`undir ${root}`);
+  throw lastError;
+}

@@ -1,0 +1,92 @@
+import type { Interceptor } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Client, EtcdError, connect } from "../src/index.js";
+import { useEtcd } from "./harness/etcd.js";
+
+const etcd = useEtcd({ size: 3 });
+let client: Client;
+beforeAll(async () => {
+  client = await connect({ endpoints: etcd.endpoints });
+});
+afterAll(() => client?.close());
+
+/** etcdctl JSON with 64-bit IDs kept exact. */
+async function ctlJson(args: string[], endpoints?: string[]): Promise<any> {
+  const out = await etcd.etcdctl([...args, "-w", "json"], endpoints ? { endpoints } : {});
+  return JSON.parse(out.replace(/:(\d{16,})/g, ':"$1"'));
+}
+
+describe("cluster.memberList", () => {
+  it("lists every member with IDs, names and URLs that match etcdctl", async () => {
+    const list = await client.cluster.memberList();
+    const ctl = await ctlJson(["member", "list"]);
+    expect(list.members).toHaveLength(3);
+    expect(list.header.clusterId).toBe(BigInt(ctl.header.cluster_id));
+    expect(typeof list.header.raftTerm).toBe("bigint");
+    const byId = new Map(ctl.members.map((m: { ID: string }) => [BigInt(m.ID), m]));
+    for (const m of list.members) {
+      const c = byId.get(m.id) as { name: string; peerURLs: string[]; clientURLs: string[] };
+      expect(c).toBeDefined();
+      expect(m.name).toBe(c.name);
+      expect(m.peerURLs).toEqual(c.peerURLs);
+      expect(m.clientURLs).toEqual(c.clientURLs);
+      expect(m.isLearner).toBe(false);
+    }
+    expect(list.members.map((m) => m.clientURLs[0]).sort()).toEqual([...etcd.endpoints].sort());
+    expect(Object.keys(list.members[0]!).sort()).toEqual(["clientURLs", "id", "isLearner", "name", "peerURLs"]);
+  });
+
+  it("answers serializable requests too", async () => {
+    const list = await client.cluster.memberList({ serializable: true });
+    expect(list.members).toHaveLength(3);
+  });
+});
+
+describe("endpoints", () => {
+  it("moves on to the next endpoint after the current one becomes unavailable", async () => {
+    const c = await connect({ endpoints: etcd.endpoints });
+    const first = etcd.members.find((m) => m.clientUrl === etcd.endpoints[0])!;
+    try {
+      await c.put("ep/k", "1");
+      await first.kill();
+      // The call that finds the member gone fails (writes are never retried
+      // blindly); the next call goes to another member.
+      const outcome = await c.put("ep/k", "2").then(
+        () => "ok",
+        (e: EtcdError) => e.kind,
+      );
+      expect(["ok", "unavailable"]).toContain(outcome);
+      await c.put("ep/k", "3");
+      expect(await etcd.etcdctl(["get", "ep/k", "--print-value-only"], { endpoints: etcd.endpoints.slice(1) })).toBe("3\n");
+    } finally {
+      c.close();
+      await first.start();
+      await first.waitHealthy();
+    }
+  });
+});
+
+describe("no-leader", () => {
+  it("maps a member without quorum to no-leader when the leader is required", async () => {
+    const [keep, ...others] = etcd.members;
+    const requireLeader: Interceptor = (next) => (req) => {
+      req.header.set("hasleader", "true");
+      return next(req);
+    };
+    const c = await connect({ endpoints: [keep!.clientUrl], interceptors: [requireLeader] });
+    try {
+      for (const m of others) await m.stop();
+      // The remaining member notices the lost quorum after an election timeout.
+      await expect
+        .poll(async () => c.get("nl", { serializable: true, timeoutMs: 2000 }).then(() => "served", (e: EtcdError) => e.kind), {
+          timeout: 20000,
+          interval: 200,
+        })
+        .toBe("no-leader");
+    } finally {
+      c.close();
+      for (const m of others) await m.start();
+      for (const m of etcd.members) await m.waitHealthy();
+    }
+  });
+});

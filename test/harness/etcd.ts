@@ -1,0 +1,91 @@
+// Vitest helpers for tests that need a real etcd (see scripts/etcd-cluster.mjs).
+//
+//   const etcd = useEtcd({ size: 3 });   // at the top level of a file or describe
+//   it("...", async () => { await etcd.etcdctl(["put", "k", "v"]); etcd.endpoints; });
+//
+// useEtcd registers beforeAll (start) and afterAll (stop). afterAll runs even
+// when tests fail; if the worker dies, the launcher's exit handler and
+// watchdog still kill etcd.
+import { afterAll, beforeAll } from "vitest";
+import {
+  Cluster,
+  Member,
+  etcdctl,
+  fetchMetrics,
+  isHealthy,
+  metricValue,
+  pickFreePorts,
+  startCluster,
+  tailFile,
+} from "../../scripts/etcd-cluster.mjs";
+import type { EtcdctlOptions, StartClusterOptions } from "../../scripts/etcd-cluster.mjs";
+
+export { Cluster, Member, etcdctl, fetchMetrics, isHealthy, metricValue, pickFreePorts, startCluster, tailFile };
+export type { EtcdctlOptions, StartClusterOptions };
+
+export interface EtcdHandle {
+  /** The running cluster; throws outside beforeAll..afterAll. */
+  readonly cluster: Cluster;
+  /** Client URLs of all members. */
+  readonly endpoints: string[];
+  /** Client URL of the first member. */
+  readonly endpoint: string;
+  readonly members: Member[];
+  /** Member by index (throws if out of range). */
+  member(i: number): Member;
+  /** etcdctl against all endpoints (or pass `endpoints` to target some). */
+  etcdctl(args: string[], options?: EtcdctlOptions & { endpoints?: string | string[] }): Promise<string>;
+  /** /metrics text of member `i` (default 0). */
+  metrics(i?: number): Promise<string>;
+  /** One metric value of member `i` (default 0); sums series matching `labels`. */
+  metric(name: string, labels?: Record<string, string>, i?: number): Promise<number>;
+}
+
+/**
+ * Starts an etcd cluster in beforeAll and stops it in afterAll. Call at the
+ * top level of a test file or describe block; use the returned handle inside
+ * tests/hooks. Synchronous (hooks must be registered during collection), but
+ * `await useEtcd()` also works.
+ */
+export function useEtcd(options: StartClusterOptions = {}): EtcdHandle {
+  let current: Cluster | undefined;
+  beforeAll(async () => {
+    current = await startCluster(options);
+  });
+  afterAll(async () => {
+    const c = current;
+    current = undefined;
+    await c?.stop();
+  });
+  const cluster = (): Cluster => {
+    if (!current) throw new Error("useEtcd: cluster not running (use it inside tests or hooks, after beforeAll)");
+    return current;
+  };
+  return {
+    get cluster() {
+      return cluster();
+    },
+    get endpoints() {
+      return cluster().endpoints;
+    },
+    get endpoint() {
+      return cluster().member(0).clientUrl;
+    },
+    get members() {
+      return cluster().members;
+    },
+    member(i) {
+      return cluster().member(i);
+    },
+    etcdctl(args, opts = {}) {
+      const { endpoints, ...rest } = opts;
+      return etcdctl(endpoints ?? cluster().endpoints, args, rest);
+    },
+    metrics(i = 0) {
+      return fetchMetrics(cluster().member(i).clientUrl);
+    },
+    async metric(name, labels, i = 0) {
+      return metricValue(await fetchMetrics(cluster().member(i).clientUrl), name, labels);
+    },
+  };
+}
