@@ -1,5 +1,6 @@
 import { Code, createClient as createServiceClient } from "@connectrpc/connect";
-import { Cluster as ClusterService, KV as KVService, Maintenance } from "../gen/etcdserverpb/rpc_pb.js";
+import { Cluster as ClusterService, KV as KVService, Maintenance, Watch as WatchService } from "../gen/etcdserverpb/rpc_pb.js";
+import type { Bytes } from "./bytes.js";
 import { runCall } from "./call.js";
 import { type Cluster, createCluster } from "./cluster/cluster.js";
 import type { ClientContext } from "./context.js";
@@ -13,6 +14,8 @@ import {
   type TransportFactory,
 } from "./options.js";
 import { type EndpointTransport, createEndpointTransport } from "./transport/endpoints.js";
+import type { WatchOptions, Watcher } from "./watch/types.js";
+import { createWatch } from "./watch/watch.js";
 
 /** An etcd client: KV calls on the client itself, other services as properties. */
 export interface Client extends KV {
@@ -20,6 +23,11 @@ export interface Client extends KV {
   readonly cluster: Cluster;
   /** The configured endpoints, in order. */
   readonly endpoints: readonly string[];
+  /**
+   * Watches a key, a prefix or a range. Iterate the watcher with `for await`;
+   * `break`, `close()` or the `signal` cancel the watch on etcd.
+   */
+  watch(key: Bytes, options?: WatchOptions): Watcher;
   /**
    * Closes every connection. In-flight calls fail and later calls reject with
    * an `EtcdError` of kind `"closed"`. Safe to call more than once.
@@ -76,26 +84,41 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
   };
   const transport = createEndpointTransport(endpoints, (endpoint) => factory(endpoint, factoryOptions));
   let closed = false;
+  const cleanups: (() => void)[] = [];
 
   const ctx: ClientContext = {
-    kv: createServiceClient(KVService, transport),
-    cluster: createServiceClient(ClusterService, transport),
-    maintenance: createServiceClient(Maintenance, transport),
+    services: {
+      kv: createServiceClient(KVService, transport),
+      cluster: createServiceClient(ClusterService, transport),
+      maintenance: createServiceClient(Maintenance, transport),
+      watch: createServiceClient(WatchService, transport),
+    },
+    transport,
     maxCallSendMsgSize,
     call(callOptions, rpc) {
       if (closed) return Promise.reject(closedError());
       return runCall(callOptions, defaultTimeoutMs, rpc);
+    },
+    ensureOpen() {
+      if (closed) throw closedError();
+    },
+    onClose(fn) {
+      cleanups.push(fn);
     },
   };
 
   const close = (): void => {
     if (closed) return;
     closed = true;
+    // Long-lived calls stop first, so that none of them sees the closing
+    // connections as a failure to recover from.
+    for (const fn of cleanups.splice(0)) fn();
     transport.close();
   };
   const client: Client = {
     ...createKV(ctx),
     cluster: createCluster(ctx),
+    watch: createWatch(ctx),
     endpoints,
     close,
     [Symbol.asyncDispose]: async () => close(),

@@ -1,18 +1,29 @@
-import type { Client as ServiceClient } from "@connectrpc/connect";
-import type { Cluster, KV, Maintenance } from "../gen/etcdserverpb/rpc_pb.js";
+import type { CallOptions as ConnectCallOptions, Client as ServiceClient } from "@connectrpc/connect";
+import type { Cluster, KV, Maintenance, Watch } from "../gen/etcdserverpb/rpc_pb.js";
 import type { CallOptions } from "./options.js";
-import type { CallOptions as ConnectCallOptions } from "@connectrpc/connect";
+import type { EndpointTransport } from "./transport/endpoints.js";
 
-/**
- * What the service facades (kv, cluster, ...) share: the generated service
- * clients over the client's transport and the resolved client options.
- * @internal
- */
-export interface ClientContext {
+/** The generated service clients a client uses, all over one transport. @internal */
+export interface Services {
   readonly kv: ServiceClient<typeof KV>;
   readonly cluster: ServiceClient<typeof Cluster>;
   readonly maintenance: ServiceClient<typeof Maintenance>;
+  readonly watch: ServiceClient<typeof Watch>;
+}
+
+/**
+ * What the service facades (kv, cluster, watch, ...) share: the generated
+ * service clients, the transport, and the resolved client options.
+ * @internal
+ */
+export interface ClientContext {
+  readonly services: Services;
+  readonly transport: EndpointTransport;
   readonly maxCallSendMsgSize: number;
   /** Runs one RPC with the call options, the client's defaults and error mapping. */
   call<T>(options: CallOptions | undefined, rpc: (o: ConnectCallOptions | undefined) => Promise<T>): Promise<T>;
+  /** Throws `closed` once the client is closed. */
+  ensureOpen(): void;
+  /** Registers cleanup to run (before connections close) when the client closes. */
+  onClose(fn: () => void): void;
 }

@@ -15,6 +15,7 @@ export type EtcdErrorKind =
   | "too-many-ops"
   | "duplicate-key"
   | "invalid-sort-option"
+  | "invalid-range"
   | "request-too-large"
   | "response-too-large"
   | "too-many-requests"
@@ -180,6 +181,7 @@ const byMessage = new Map<string, Entry>([
   ["etcdserver: cluster has a downgrade job in progress", ["downgrade-in-process", Code.FailedPrecondition]],
   ["etcdserver: no inflight downgrade job", ["no-inflight-downgrade", Code.FailedPrecondition]],
   ["etcdserver: request canceled", ["canceled", Code.Canceled]],
+  ["mvcc: watcher range is empty", ["invalid-range", Code.InvalidArgument]],
   // A server-side deadline (from grpc-timeout) comes back as Unknown with Go's context message.
   ["context deadline exceeded", ["deadline-exceeded", Code.DeadlineExceeded]],
   ["context canceled", ["canceled", Code.Canceled]],
@@ -244,6 +246,16 @@ export class EtcdError extends Error {
     if (isAbortReason(reason)) return fromAbortReason(reason);
     const message = reason instanceof Error ? reason.message : String(reason);
     return new EtcdError("unknown", Code.Unknown, message, { cause: reason });
+  }
+
+  /**
+   * The error for one of etcd's error messages (as in a watch's
+   * `cancel_reason`), with or without the `etcdserver: ` prefix; undefined
+   * when the message is not one of etcd's.
+   */
+  static fromMessage(message: string): EtcdError | undefined {
+    const known = byMessage.get(message) ?? byMessage.get(`etcdserver: ${message}`);
+    return known && new EtcdError(known[0], known[1], message);
   }
 
   /** An error for a caller's aborted signal, carrying its reason as `cause`. */

@@ -38,4 +38,6 @@ export type {
   OpResponse,
   CompactResponse,
 } from "./kv/responses.js";
+export type { Watcher, WatchOptions, WatchResponse, WatchEvent, WatchState, WatchStateChange } from "./watch/types.js";
+export type { EtcdTransport } from "./transport/etcd-transport.js";
 export type { Cluster, Member, MemberListResponse, MemberListOptions } from "./cluster/cluster.js";

@@ -1,4 +1,5 @@
-import type { Interceptor, Transport } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
+import type { EtcdTransport } from "./transport/etcd-transport.js";
 
 /**
  * Options every call accepts as the last argument (merged into the call's own
@@ -19,7 +20,7 @@ export interface CallOptions {
 }
 
 /** Creates the Connect transport for one endpoint URL. */
-export type TransportFactory = (endpoint: string, options: TransportFactoryOptions) => Transport;
+export type TransportFactory = (endpoint: string, options: TransportFactoryOptions) => EtcdTransport;
 
 /** What a {@link TransportFactory} is given besides the endpoint. */
 export interface TransportFactoryOptions {

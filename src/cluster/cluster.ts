@@ -48,7 +48,7 @@ export function createCluster(ctx: ClientContext): Cluster {
   return {
     async memberList(options) {
       const linearizable = options?.serializable !== true;
-      const r = await ctx.call(options, (c) => ctx.cluster.memberList({ linearizable }, c));
+      const r = await ctx.call(options, (c) => ctx.services.cluster.memberList({ linearizable }, c));
       return { header: header(r.header), members: r.members.map(member) };
     },
   };

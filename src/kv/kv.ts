@@ -66,19 +66,19 @@ export function createKV(ctx: ClientContext): KV {
 
   async function execGet(o: GetOp, options: CallOptions | undefined): Promise<GetResponse> {
     checkRequestSize(RangeRequestSchema, o.request, opSizeBound(o), limit);
-    return getResponse(await ctx.call(options, (c) => ctx.kv.range(o.request, c)));
+    return getResponse(await ctx.call(options, (c) => ctx.services.kv.range(o.request, c)));
   }
   async function execPut(o: PutOp, options: CallOptions | undefined): Promise<PutResponse> {
     checkRequestSize(PutRequestSchema, o.request, opSizeBound(o), limit);
-    return putResponse(await ctx.call(options, (c) => ctx.kv.put(o.request, c)));
+    return putResponse(await ctx.call(options, (c) => ctx.services.kv.put(o.request, c)));
   }
   async function execDelete(o: DeleteOp, options: CallOptions | undefined): Promise<DeleteResponse> {
     checkRequestSize(DeleteRangeRequestSchema, o.request, opSizeBound(o), limit);
-    return deleteResponse(await ctx.call(options, (c) => ctx.kv.deleteRange(o.request, c)));
+    return deleteResponse(await ctx.call(options, (c) => ctx.services.kv.deleteRange(o.request, c)));
   }
   async function execTxn(o: TxnOp, options: CallOptions | undefined): Promise<TxnResponse> {
     checkRequestSize(TxnRequestSchema, o.request, opSizeBound(o), limit);
-    return txnResponse(await ctx.call(options, (c) => ctx.kv.txn(o.request, c)));
+    return txnResponse(await ctx.call(options, (c) => ctx.services.kv.txn(o.request, c)));
   }
 
   return {
@@ -96,7 +96,7 @@ export function createKV(ctx: ClientContext): KV {
     },
     async compact(revision, options) {
       const request = { revision: toInt64(revision, "revision", 0n), physical: options?.physical === true };
-      const r = await ctx.call(options, (c) => ctx.kv.compact(request, c));
+      const r = await ctx.call(options, (c) => ctx.services.kv.compact(request, c));
       header(r.header);
       return r as CompactResponse;
     },

@@ -1,5 +1,5 @@
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
-import type { ClosableTransport } from "./closable.js";
+import type { EtcdTransport } from "./etcd-transport.js";
 
 /**
  * A Connect transport over several endpoints: each call goes to the current
@@ -11,6 +11,13 @@ export interface EndpointTransport extends Transport {
   readonly endpoints: readonly string[];
   /** The endpoint calls currently go to. */
   readonly current: string;
+  /** Whether the endpoints' transports can only stream responses (gRPC-Web). */
+  readonly halfDuplex: boolean;
+  /**
+   * Reports that `endpoint` failed a long-lived call (a stream broke): if it
+   * is still the current endpoint, the next calls go to the next one.
+   */
+  failed(endpoint: string): void;
   /** The transport of one endpoint, for calls that must reach that member. */
   endpoint(index: number): Transport;
   /** Makes `index` the current endpoint. */
@@ -22,12 +29,12 @@ export interface EndpointTransport extends Transport {
 /** Creates an {@link EndpointTransport} with one transport per endpoint, made on first use. */
 export function createEndpointTransport(
   endpoints: readonly string[],
-  create: (endpoint: string) => ClosableTransport,
+  create: (endpoint: string) => EtcdTransport,
 ): EndpointTransport {
-  const transports: (ClosableTransport | undefined)[] = endpoints.map(() => undefined);
+  const transports: (EtcdTransport | undefined)[] = endpoints.map(() => undefined);
   let index = 0;
 
-  const at = (i: number): ClosableTransport => (transports[i] ??= create(endpoints[i]!));
+  const at = (i: number): EtcdTransport => (transports[i] ??= create(endpoints[i]!));
   const failed = (i: number, err: unknown): void => {
     if (index === i && endpoints.length > 1 && isUnavailable(err)) index = (i + 1) % endpoints.length;
   };
@@ -36,6 +43,12 @@ export function createEndpointTransport(
     endpoints,
     get current() {
       return endpoints[index]!;
+    },
+    get halfDuplex() {
+      return at(index).halfDuplex === true;
+    },
+    failed(endpoint) {
+      if (endpoints[index] === endpoint && endpoints.length > 1) index = (index + 1) % endpoints.length;
     },
     endpoint: at,
     use(i) {

@@ -1,0 +1,47 @@
+/** Options of {@link createBackoff}. */
+export interface BackoffOptions {
+  /** First delay in milliseconds. Default: 50. */
+  initialMs?: number;
+  /** Largest delay in milliseconds. Default: 2000. */
+  maxMs?: number;
+}
+
+/** Exponential backoff with full jitter, reset after a success. */
+export interface Backoff {
+  /** The next delay in milliseconds (0 for the first retry after a success). */
+  next(): number;
+  /** Call after a success: the next failure retries at once. */
+  reset(): void;
+}
+
+/** Creates a {@link Backoff}: 0, then up to 50, 100, 200, ... 2000 ms, each jittered. */
+export function createBackoff(options: BackoffOptions = {}): Backoff {
+  const initial = options.initialMs ?? 50;
+  const max = options.maxMs ?? 2000;
+  let attempt = 0;
+  return {
+    next() {
+      const n = attempt++;
+      if (n === 0) return 0;
+      const ceiling = Math.min(max, initial * 2 ** (n - 1));
+      return ceiling / 2 + Math.random() * (ceiling / 2);
+    },
+    reset() {
+      attempt = 0;
+    },
+  };
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}

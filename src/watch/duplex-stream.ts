@@ -1,0 +1,227 @@
+import { Code } from "@connectrpc/connect";
+import type { MessageInitShape } from "@bufbuild/protobuf";
+import type { WatchRequestSchema, WatchResponse as WatchResponseMessage } from "../../gen/etcdserverpb/rpc_pb.js";
+import { EtcdError } from "../errors.js";
+import { createBackoff, sleep } from "../util/backoff.js";
+import { type RequestQueue, createRequestQueue } from "../util/request-queue.js";
+import type { Registration } from "./registration.js";
+import { endsWatch } from "./stream-errors.js";
+import type { WatchControl } from "./watcher.js";
+
+type WatchRequest = MessageInitShape<typeof WatchRequestSchema>;
+
+/** What a full-duplex watch stream needs from the client. @internal */
+export interface DuplexStreamDeps {
+  /** Opens the bidi Watch call. */
+  open(requests: AsyncIterable<WatchRequest>, signal: AbortSignal): AsyncIterable<WatchResponseMessage>;
+  /** The endpoint the next call goes to. */
+  current(): string;
+  /** Reports a broken stream so the next attempt may use another endpoint. */
+  failed(endpoint: string): void;
+  requireLeader: boolean;
+  /** The stream has no watchers left and stopped. */
+  onIdle(): void;
+}
+
+/**
+ * One bidi Watch stream shared by many watchers (Go's `watchGrpcStream`).
+ * Creates go out one at a time, so each `created` answer binds the oldest
+ * pending create; events are routed by watch id. When the stream breaks for
+ * any reason but the user's, it reconnects with backoff and re-creates every
+ * watch from its next revision.
+ * @internal
+ */
+export interface DuplexWatchStream {
+  add(reg: Registration): WatchControl;
+}
+
+/** Creates a {@link DuplexWatchStream}; the call opens with the first watch. @internal */
+export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStream {
+  const regs = new Set<Registration>();
+  const byId = new Map<bigint, Registration>();
+  const canceledIds = new Set<bigint>();
+  let pending: Registration[] = [];
+  let creating: Registration | undefined;
+  let requests: RequestQueue<WatchRequest> | undefined;
+  let abort: AbortController | undefined;
+  let running = false;
+  const backoff = createBackoff();
+
+  const live = () => {
+    for (const r of regs) if (!r.closed) return true;
+    return false;
+  };
+
+  function sendNextCreate(): void {
+    if (creating || !requests) return;
+    while (pending.length > 0) {
+      const reg = pending.shift()!;
+      if (!reg.wantActive || reg.closed || reg.id !== undefined) continue;
+      creating = reg;
+      requests.push({ requestUnion: { case: "createRequest", value: reg.createRequest() } });
+      return;
+    }
+  }
+
+  function sendCancel(id: bigint): void {
+    canceledIds.add(id);
+    requests?.push({ requestUnion: { case: "cancelRequest", value: { watchId: id } } });
+  }
+
+  function cancelReg(reg: Registration): void {
+    if (reg.id === undefined || reg.canceling) return;
+    reg.canceling = true;
+    sendCancel(reg.id);
+  }
+
+  function remove(reg: Registration): void {
+    regs.delete(reg);
+    if (reg.id !== undefined) byId.delete(reg.id);
+    pending = pending.filter((r) => r !== reg);
+    if (!live()) stop();
+  }
+
+  function stop(): void {
+    for (const r of regs) r.unbind();
+    regs.clear();
+    byId.clear();
+    pending = [];
+    creating = undefined;
+    abort?.abort();
+  }
+
+  function handle(r: WatchResponseMessage): void {
+    const id = r.watchId;
+    if (r.created) {
+      const reg = creating;
+      creating = undefined;
+      if (reg === undefined) {
+        if (id !== -1n && !r.canceled) sendCancel(id);
+      } else if (r.canceled || id === -1n) {
+        reg.handle(r); // a refused create: terminal for that watch
+        remove(reg);
+      } else {
+        reg.id = id;
+        byId.set(id, reg);
+        if (reg.closed || !reg.wantActive) cancelReg(reg);
+        else {
+          reg.handle(r);
+          reg.sink.setState({ state: "watching", endpoint: deps.current() });
+        }
+      }
+      sendNextCreate();
+      return;
+    }
+    if (id === -1n) {
+      for (const reg of byId.values()) if (!reg.canceling && !reg.closed) reg.progress(r);
+      return;
+    }
+    const reg = byId.get(id);
+    if (r.canceled) canceledIds.delete(id);
+    if (reg === undefined) {
+      // Events for a watch this client no longer has: cancel it, once.
+      if (!r.canceled && !canceledIds.has(id)) sendCancel(id);
+      return;
+    }
+    if (r.canceled) {
+      byId.delete(id);
+      const requested = reg.canceling;
+      reg.unbind();
+      if (!requested) {
+        reg.handle(r); // canceled by etcd (compaction, permissions, ...): terminal
+        remove(reg);
+      } else if (reg.closed) remove(reg);
+      else if (reg.wantActive) {
+        pending.push(reg);
+        sendNextCreate();
+      }
+      return;
+    }
+    if (reg.closed) return;
+    reg.handle(r);
+  }
+
+  async function run(): Promise<void> {
+    running = true;
+    while (live()) {
+      const endpoint = deps.current();
+      const controller = new AbortController();
+      const queue = createRequestQueue<WatchRequest>();
+      abort = controller;
+      requests = queue;
+      byId.clear();
+      canceledIds.clear();
+      creating = undefined;
+      pending = [];
+      for (const reg of regs) {
+        reg.unbind();
+        if (reg.wantActive && !reg.closed) pending.push(reg);
+      }
+      sendNextCreate();
+      let failure: EtcdError;
+      try {
+        for await (const r of deps.open(queue, controller.signal)) {
+          backoff.reset();
+          handle(r);
+        }
+        failure = new EtcdError("unavailable", Code.Unavailable, "the watch stream ended without a status");
+      } catch (err) {
+        failure = EtcdError.from(err);
+      } finally {
+        queue.end();
+        if (requests === queue) requests = undefined;
+      }
+      if (!live()) break;
+      if (endsWatch(failure, deps.requireLeader)) {
+        for (const reg of [...regs]) reg.sink.fail(failure);
+        stop();
+        break;
+      }
+      for (const reg of regs) reg.sink.setState({ state: "reconnecting", endpoint, error: failure });
+      deps.failed(endpoint);
+      await sleep(backoff.next());
+    }
+    running = false;
+    requests = undefined;
+    abort = undefined;
+    deps.onIdle();
+  }
+
+  return {
+    add(reg) {
+      regs.add(reg);
+      if (!running) void run();
+      else {
+        pending.push(reg);
+        sendNextCreate();
+      }
+      return {
+        pause() {
+          reg.wantActive = false;
+          pending = pending.filter((r) => r !== reg);
+          cancelReg(reg);
+        },
+        resume() {
+          reg.wantActive = true;
+          if (reg.id === undefined && creating !== reg && !pending.includes(reg)) {
+            pending.push(reg);
+            sendNextCreate();
+          }
+        },
+        cancel() {
+          reg.wantActive = false;
+          if (!live()) {
+            stop();
+            return;
+          }
+          if (reg.id !== undefined) cancelReg(reg);
+          else if (creating !== reg) remove(reg);
+        },
+        async requestProgress() {
+          if (!requests) throw new EtcdError("unavailable", Code.Unavailable, "the watch stream is reconnecting");
+          requests.push({ requestUnion: { case: "progressRequest", value: {} } });
+        },
+      };
+    },
+  };
+}
