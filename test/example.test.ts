@@ -66,6 +66,24 @@ describe("npm start", () => {
   }, 60000);
 });
 
+describe("examples", () => {
+  it("watch-prefix.ts prints each change under the prefix once, in order", async () => {
+    const r = await run(process.execPath, ["--conditions=etcd-connect-dev", "--import", "tsx", "examples/watch-prefix.ts"], {
+      env: { ...process.env, ETCD_ENDPOINTS: etcd.endpoint },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const lines = r.stdout.split("\n").filter((l) => !l.startsWith("[") && l !== "");
+    expect(lines.map((l) => l.replace(/ @ revision \d+$/, ""))).toEqual([
+      "put demo/a 1",
+      "put demo/b 2",
+      "put demo/a 3 (was 1)",
+      "delete demo/a  (was 3)",
+      "delete demo/b  (was 2)",
+    ]);
+    expect(r.stdout).toMatch(/^\[watch watching on http:\/\/127\.0\.0\.1:\d+\]$/m);
+  }, 60000);
+});
+
 describe("npm pack", () => {
   it("produces a package that a fresh Node project can import and use", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "etcd-connect-pack-"));

@@ -54,3 +54,36 @@ export function expectInOrderOnce(events: WatchEvent[]): void {
     last = e.kv.modRevision;
   }
 }
+
+/** Writes to `keys` in a loop (each put unique) until stopped; failed puts are retried as new puts. */
+export function startWriter(client: import("../../src/index.js").Client, keys: string[]) {
+  let running = true;
+  const acked: bigint[] = [];
+  let failures = 0;
+  const done = (async () => {
+    for (let i = 0; running; i++) {
+      try {
+        const r = await client.put(keys[i % keys.length]!, `v${i}`, { timeoutMs: 2000 });
+        acked.push(r.header.revision);
+      } catch {
+        failures++;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    }
+  })();
+  return {
+    acked,
+    get failures() {
+      return failures;
+    },
+    /** Waits until `n` more puts were acknowledged. */
+    async waitForAcks(n: number, timeoutMs = 20000) {
+      const target = acked.length + n;
+      await expect.poll(() => acked.length, { timeout: timeoutMs, interval: 20 }).toBeGreaterThanOrEqual(target);
+    },
+    async stop() {
+      running = false;
+      await done;
+    },
+  };
+}
