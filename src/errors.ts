@@ -254,8 +254,10 @@ export class EtcdError extends Error {
    * when the message is not one of etcd's.
    */
   static fromMessage(message: string): EtcdError | undefined {
-    const known = byMessage.get(message) ?? byMessage.get(`etcdserver: ${message}`);
-    return known && new EtcdError(known[0], known[1], message);
+    // etcd 3.4 puts Go's formatted status in cancel reasons: "rpc error: code = X desc = <message>".
+    const desc = /^rpc error: code = \w+ desc = ([^]*)$/.exec(message)?.[1] ?? message;
+    const known = byMessage.get(desc) ?? byMessage.get(`etcdserver: ${desc}`);
+    return known && new EtcdError(known[0], known[1], desc);
   }
 
   /** An error for a caller's aborted signal, carrying its reason as `cause`. */

@@ -66,6 +66,12 @@ describe("auth errors", () => {
       expect(new TextDecoder().decode(inside.kvs[0]!.value)).toBe("inside");
       await expect(alice.get("other/x")).rejects.toMatchObject({ kind: "permission-denied" });
       await expect(alice.put("app/x", "write")).rejects.toMatchObject({ kind: "permission-denied" });
+      // A watch outside the role's range ends with permission-denied; inside it works.
+      const outside = alice.watch("other/", { prefix: true });
+      await expect(outside[Symbol.asyncIterator]().next()).rejects.toMatchObject({ kind: "permission-denied" });
+      const allowed = alice.watch("app/", { prefix: true, createdNotify: true });
+      expect((await allowed[Symbol.asyncIterator]().next()).value.created).toBe(true);
+      allowed.close();
       expect(await etcd.etcdctl([...root, "get", "app/x", "--print-value-only"])).toBe("inside\n");
     } finally {
       alice.close();

@@ -37,25 +37,24 @@ export interface DuplexWatchStream {
 
 /** Creates a {@link DuplexWatchStream}; the call opens with the first watch. @internal */
 export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStream {
+  /** Every registration the stream still tracks, in creation order (closed ones until their cancel is confirmed). */
   const regs = new Set<Registration>();
+  /** Registrations not closed by the user or ended; the stream runs while there are any. */
+  const live = new Set<Registration>();
   const byId = new Map<bigint, Registration>();
   const canceledIds = new Set<bigint>();
-  let pending: Registration[] = [];
+  /** Registrations waiting for their create request, oldest first. */
+  const pending = new Set<Registration>();
   let creating: Registration | undefined;
   let requests: RequestQueue<WatchRequest> | undefined;
   let abort: AbortController | undefined;
   let running = false;
   const backoff = createBackoff();
 
-  const live = () => {
-    for (const r of regs) if (!r.closed) return true;
-    return false;
-  };
-
   function sendNextCreate(): void {
     if (creating || !requests) return;
-    while (pending.length > 0) {
-      const reg = pending.shift()!;
+    for (const reg of pending) {
+      pending.delete(reg);
       if (!reg.wantActive || reg.closed || reg.id !== undefined) continue;
       creating = reg;
       requests.push({ requestUnion: { case: "createRequest", value: reg.createRequest() } });
@@ -76,16 +75,18 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
 
   function remove(reg: Registration): void {
     regs.delete(reg);
+    live.delete(reg);
     if (reg.id !== undefined) byId.delete(reg.id);
-    pending = pending.filter((r) => r !== reg);
-    if (!live()) stop();
+    pending.delete(reg);
+    if (live.size === 0) stop();
   }
 
   function stop(): void {
     for (const r of regs) r.unbind();
     regs.clear();
+    live.clear();
     byId.clear();
-    pending = [];
+    pending.clear();
     creating = undefined;
     abort?.abort();
   }
@@ -132,7 +133,7 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
         remove(reg);
       } else if (reg.closed) remove(reg);
       else if (reg.wantActive) {
-        pending.push(reg);
+        pending.add(reg);
         sendNextCreate();
       }
       return;
@@ -143,7 +144,7 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
 
   async function run(): Promise<void> {
     running = true;
-    while (live()) {
+    while (live.size > 0) {
       const endpoint = deps.current();
       const controller = new AbortController();
       const queue = createRequestQueue<WatchRequest>();
@@ -152,10 +153,11 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
       byId.clear();
       canceledIds.clear();
       creating = undefined;
-      pending = [];
+      pending.clear();
       for (const reg of regs) {
         reg.unbind();
-        if (reg.wantActive && !reg.closed) pending.push(reg);
+        if (reg.closed) regs.delete(reg); // its watch went with the old stream
+        else if (reg.wantActive) pending.add(reg);
       }
       sendNextCreate();
       let failure: EtcdError;
@@ -171,7 +173,7 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
         queue.end();
         if (requests === queue) requests = undefined;
       }
-      if (!live()) break;
+      if (live.size === 0) break;
       if (endsWatch(failure, deps.requireLeader)) {
         for (const reg of [...regs]) reg.sink.fail(failure);
         stop();
@@ -190,27 +192,30 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
   return {
     add(reg) {
       regs.add(reg);
+      live.add(reg);
       if (!running) void run();
       else {
-        pending.push(reg);
+        pending.add(reg);
         sendNextCreate();
       }
       return {
         pause() {
           reg.wantActive = false;
-          pending = pending.filter((r) => r !== reg);
+          pending.delete(reg);
           cancelReg(reg);
         },
         resume() {
           reg.wantActive = true;
-          if (reg.id === undefined && creating !== reg && !pending.includes(reg)) {
-            pending.push(reg);
+          if (reg.id === undefined && creating !== reg && !pending.has(reg)) {
+            pending.add(reg);
             sendNextCreate();
           }
         },
         cancel() {
+          // The one way out for a watch: closed by the user, or ended by a terminal error.
           reg.wantActive = false;
-          if (!live()) {
+          live.delete(reg);
+          if (live.size === 0) {
             stop();
             return;
           }

@@ -30,6 +30,14 @@ describe("EtcdError.from", () => {
     expect(t.kind).toBe("deadline-exceeded");
   });
 
+  it("reads etcd's messages inside watch cancel reasons, with or without Go's status wrapping", () => {
+    expect(EtcdError.fromMessage("rpc error: code = PermissionDenied desc = etcdserver: permission denied")?.kind).toBe(
+      "permission-denied",
+    );
+    expect(EtcdError.fromMessage("mvcc: watcher range is empty")?.kind).toBe("invalid-range");
+    expect(EtcdError.fromMessage("something else")).toBeUndefined();
+  });
+
   it("returns EtcdErrors as they are and wraps anything else as unknown", () => {
     const e = new EtcdError("closed", Code.Canceled, "closed");
     expect(EtcdError.from(e)).toBe(e);
