@@ -1,11 +1,18 @@
 import { Code, createClient as createServiceClient } from "@connectrpc/connect";
-import { Cluster as ClusterService, KV as KVService, Maintenance, Watch as WatchService } from "../gen/etcdserverpb/rpc_pb.js";
+import {
+  Cluster as ClusterService,
+  KV as KVService,
+  Lease as LeaseService,
+  Maintenance,
+  Watch as WatchService,
+} from "../gen/etcdserverpb/rpc_pb.js";
 import type { Bytes } from "./bytes.js";
 import { runCall } from "./call.js";
 import { type Cluster, createCluster } from "./cluster/cluster.js";
 import type { ClientContext } from "./context.js";
 import { EtcdError } from "./errors.js";
 import { type KV, createKV } from "./kv/kv.js";
+import { type Lease, createLease } from "./lease/lease.js";
 import {
   type ClientOptions,
   DEFAULT_DIAL_TIMEOUT_MS,
@@ -21,6 +28,8 @@ import { createWatch } from "./watch/watch.js";
 export interface Client extends KV {
   /** Cluster membership calls. */
   readonly cluster: Cluster;
+  /** Leases: grant, revoke, keep alive, inspect. */
+  readonly lease: Lease;
   /** The configured endpoints, in order. */
   readonly endpoints: readonly string[];
   /**
@@ -92,6 +101,7 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
       cluster: createServiceClient(ClusterService, transport),
       maintenance: createServiceClient(Maintenance, transport),
       watch: createServiceClient(WatchService, transport),
+      lease: createServiceClient(LeaseService, transport),
     },
     transport,
     maxCallSendMsgSize,
@@ -118,6 +128,7 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
   const client: Client = {
     ...createKV(ctx),
     cluster: createCluster(ctx),
+    lease: createLease(ctx),
     watch: createWatch(ctx),
     endpoints,
     close,

@@ -40,4 +40,13 @@ export type {
 } from "./kv/responses.js";
 export type { Watcher, WatchOptions, WatchResponse, WatchEvent, WatchState, WatchStateChange } from "./watch/types.js";
 export type { EtcdTransport } from "./transport/etcd-transport.js";
+export type { Lease, LeaseGrantOptions, LeaseTimeToLiveOptions } from "./lease/lease.js";
+export type {
+  LeaseKeepAlive,
+  LeaseKeepAliveOptions,
+  LeaseKeepAliveResponse,
+  LeaseGrantResponse,
+  LeaseTimeToLiveResponse,
+  LeaseStatus,
+} from "./lease/types.js";
 export type { Cluster, Member, MemberListResponse, MemberListOptions } from "./cluster/cluster.js";

@@ -84,6 +84,19 @@ describe("examples", () => {
   }, 60000);
 });
 
+describe("service-registration example", () => {
+  it("registers under a lease, stays registered past the TTL, and deregisters", async () => {
+    const r = await run(process.execPath, ["--conditions=etcd-connect-dev", "--import", "tsx", "examples/service-registration.ts"], {
+      env: { ...process.env, ETCD_ENDPOINTS: etcd.endpoint, RUN_FOR_MS: "6000" },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^registered services\/api\/\d+ with lease [0-9a-f]+ \(ttl 5s\)$/m);
+    expect(r.stdout).toContain("still registered: true");
+    expect(r.stdout).toContain("deregistered: true; keeper done: true");
+    expect(r.stdout).not.toContain("registration lost");
+  }, 60000);
+});
+
 describe("npm pack", () => {
   it("produces a package that a fresh Node project can import and use", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "etcd-connect-pack-"));

@@ -13,9 +13,10 @@ export async function* callHalfDuplex<I extends DescMessage, O extends DescMessa
   request: MessageInitShape<I>,
   signal: AbortSignal,
   header: HeadersInit | undefined,
+  timeoutMs?: number,
 ): AsyncGenerator<MessageShape<O>> {
   const serverStreaming = { ...method, methodKind: "server_streaming" } as unknown as DescMethodBiDiStreaming<I, O>;
-  const response = await transport.stream(serverStreaming, signal, undefined, header, once(request));
+  const response = await transport.stream(serverStreaming, signal, timeoutMs, header, once(request));
   yield* response.message;
 }
 
