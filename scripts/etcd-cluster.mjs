@@ -104,6 +104,28 @@ function installSignalHandlersOnce() {
 }
 
 /**
+ * Blocks until every thread of `pid` is in the stopped state (Linux /proc), at most ~2 s.
+ * @param {number} pid
+ */
+function waitStoppedSync(pid) {
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 400; i++) {
+    let allStopped = true;
+    try {
+      for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+        const stat = fs.readFileSync(`/proc/${pid}/task/${task}/stat`, "utf8");
+        const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+        if (state !== "T" && state !== "t") allStopped = false;
+      }
+    } catch {
+      return; // no /proc, or the process is gone
+    }
+    if (allStopped) return;
+    Atomics.wait(nap, 0, 0, 5);
+  }
+}
+
+/**
  * @param {string} root
  * @param {boolean} removeRoot
  */
@@ -613,6 +635,10 @@ export class Member {
     if (!child) throw new Error(`${this.name} is not running`);
     this.#signal(child, "SIGSTOP");
     this.#paused = true;
+    // SIGSTOP takes effect asynchronously: on a busy machine etcd's threads can
+    // still answer a request sent right after kill(). Wait until every thread
+    // is stopped, so a test's next request really meets a hung member.
+    if (child.pid !== undefined) waitStoppedSync(child.pid);
   }
 
   /** SIGCONTs a paused process. @returns {void} */
