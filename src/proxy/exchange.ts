@@ -1,0 +1,339 @@
+import type * as http from "node:http";
+import * as http2 from "node:http2";
+import { FrameScanner, Status, encodeTrailerFrame, statusFromHeaders, type GrpcStatus } from "./frames.js";
+import type { Logger } from "./logger.js";
+import { describe, type Lease, type UpstreamPool } from "./upstream.js";
+
+/** A request as both `node:http` and the `node:http2` compatibility API deliver it. */
+export type ProxyRequest = http.IncomingMessage | http2.Http2ServerRequest;
+/** A response of `node:http` or the `node:http2` compatibility API. */
+export type ProxyResponse = http.ServerResponse | http2.Http2ServerResponse;
+
+/** The content type of every gRPC-Web answer. */
+export const GRPC_WEB_CONTENT_TYPE = "application/grpc-web+proto";
+
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
+
+// request() throws these when the session cannot take new streams: nothing was sent, so another endpoint may.
+const SESSION_GONE = new Set(["ERR_HTTP2_INVALID_SESSION", "ERR_HTTP2_GOAWAY_SESSION", "ERR_HTTP2_OUT_OF_STREAMS"]);
+
+/** What an {@link Exchange} needs from its proxy. */
+export interface ExchangeContext {
+  pool: UpstreamPool;
+  log: Logger;
+  maxRequestBytes: number;
+  active: Set<Exchange>;
+}
+
+/** Details of one forwarded call. */
+export interface ExchangeInit {
+  path: string;
+  /** Whether the call cannot change etcd's state, so it may be sent again to another member. */
+  safe: boolean;
+  /** Filtered gRPC metadata for etcd. */
+  metadata: http2.OutgoingHttpHeaders;
+  /** Extra headers of the browser response (CORS). */
+  responseHeaders: Record<string, string>;
+  startedAt: number;
+}
+
+/**
+ * One browser call forwarded to one etcd stream: request frames stream up byte for byte (only frame headers are
+ * checked), response frames stream down, and the answer always ends with a gRPC-Web trailer frame.
+ * Backpressure runs both ways: a full upstream pauses the browser request, a full browser response pauses the
+ * upstream stream (and so, through HTTP/2 flow control, etcd).
+ */
+export class Exchange {
+  readonly #ctx: ExchangeContext;
+  readonly #req: ProxyRequest;
+  // Typed as node:http's response: the methods used here (write, end, writeHead, flushHeaders, events)
+  // behave the same on the HTTP/2 compatibility response, whose typings lack flushHeaders.
+  readonly #res: http.ServerResponse;
+  readonly #init: ExchangeInit;
+  readonly #scanner: FrameScanner;
+  readonly #abort = new AbortController();
+  readonly #tried = new Set<number>();
+  // Body bytes kept until etcd answers, so a call that never reached etcd can be sent to another member.
+  #retained: Buffer[] | undefined = [];
+  #stream: http2.ClientHttp2Stream | undefined;
+  #lease: Lease | undefined;
+  #status: GrpcStatus | undefined;
+  #responded = false;
+  #discardData = false;
+  #pumping = false;
+  #requestEnded = false;
+  #pausedForUpstream = false;
+  #pausedForBrowser = false;
+  #done = false;
+  #bytesIn = 0;
+  #bytesOut = 0;
+  #settle: () => void = () => {};
+  /** Resolves once the browser response has finished or closed. */
+  readonly settled: Promise<void>;
+
+  constructor(ctx: ExchangeContext, req: ProxyRequest, res: ProxyResponse, init: ExchangeInit) {
+    this.#ctx = ctx;
+    this.#req = req;
+    this.#res = res as http.ServerResponse;
+    this.#init = init;
+    this.#scanner = new FrameScanner(ctx.maxRequestBytes);
+    this.settled = new Promise((resolve) => (this.#settle = resolve));
+  }
+
+  /** Starts forwarding. Never throws; every outcome ends the browser response. */
+  start(): void {
+    this.#ctx.active.add(this);
+    const res = this.#res;
+    res.once("finish", () => this.#settle());
+    res.once("close", () => {
+      this.#settle();
+      if (!this.#done) this.#browserGone();
+    });
+    this.#open().catch((err: unknown) => this.#finish({ code: Status.INTERNAL, message: `proxy error: ${describe(err)}` }));
+  }
+
+  /** Ends the call with `status` (e.g. when the proxy shuts down) and cancels the upstream stream. */
+  abort(status: GrpcStatus): void {
+    this.#finish(status);
+  }
+
+  async #open(): Promise<void> {
+    for (;;) {
+      const lease = await this.#ctx.pool.acquire(this.#abort.signal, this.#tried);
+      if (this.#done) return;
+      if (!lease) {
+        this.#finish({ code: Status.UNAVAILABLE, message: "no etcd endpoint is reachable" });
+        return;
+      }
+      let stream: http2.ClientHttp2Stream;
+      try {
+        stream = lease.session.request(
+          {
+            ":method": "POST",
+            ":path": this.#init.path,
+            "content-type": "application/grpc+proto",
+            te: "trailers",
+            ...this.#init.metadata,
+          },
+          { endStream: false },
+        );
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code !== undefined && SESSION_GONE.has(code)) {
+          this.#tried.add(lease.index);
+          continue;
+        }
+        this.#finish({ code: Status.INTERNAL, message: `upstream request failed: ${describe(err)}` });
+        return;
+      }
+      this.#attach(stream, lease);
+      return;
+    }
+  }
+
+  #attach(stream: http2.ClientHttp2Stream, lease: Lease): void {
+    this.#stream = stream;
+    this.#lease = lease;
+    let error: unknown;
+    stream.on("response", (headers) => {
+      if (stream !== this.#stream || this.#done) return;
+      this.#responded = true;
+      this.#retained = undefined;
+      const trailersOnly = statusFromHeaders(headers);
+      const httpStatus = headers[":status"];
+      if (trailersOnly) {
+        // etcd sends every error this way: the status is in the only HEADERS frame.
+        this.#status = trailersOnly;
+        this.#discardData = true;
+      } else if (httpStatus !== 200) {
+        this.#status = { code: grpcCodeOfHttp(httpStatus), message: `etcd answered HTTP ${String(httpStatus)}` };
+        this.#discardData = true;
+      }
+      this.#sendHeaders();
+    });
+    stream.on("data", (chunk: Buffer) => {
+      if (stream !== this.#stream || this.#done || this.#discardData || this.#res.destroyed) return;
+      this.#sendHeaders();
+      this.#bytesOut += chunk.length;
+      if (!this.#res.write(chunk) && !this.#pausedForBrowser) {
+        this.#pausedForBrowser = true;
+        stream.pause();
+        this.#res.once("drain", () => {
+          this.#pausedForBrowser = false;
+          if (!this.#done) stream.resume();
+        });
+      }
+    });
+    stream.on("trailers", (trailers) => {
+      const status = statusFromHeaders(trailers);
+      if (status) this.#status = status;
+    });
+    stream.on("end", () => {
+      if (stream !== this.#stream) return;
+      this.#finish(this.#status ?? { code: Status.UNAVAILABLE, message: "etcd ended the stream without a status" });
+    });
+    stream.on("error", (err) => {
+      error = err;
+    });
+    stream.on("close", () => {
+      if (stream !== this.#stream || this.#done) return;
+      const sessionLost = lease.session.destroyed || lease.session.closed;
+      const refused = stream.rstCode === NGHTTP2_REFUSED_STREAM;
+      // Retry only what cannot have had an effect: a refused stream, or a read that got no answer.
+      if (!this.#responded && this.#retained !== undefined && (refused || (this.#init.safe && sessionLost))) {
+        this.#tried.add(lease.index);
+        this.#stream = undefined;
+        this.#ctx.log.debug(`${this.#init.path}: ${lease.endpoint} failed before answering; trying another endpoint`);
+        this.#open().catch((err: unknown) => this.#finish({ code: Status.INTERNAL, message: `proxy error: ${describe(err)}` }));
+        return;
+      }
+      const why = error !== undefined ? describe(error) : sessionLost ? "connection lost" : `reset (code ${stream.rstCode})`;
+      this.#finish(this.#status ?? { code: Status.UNAVAILABLE, message: `etcd stream failed: ${why}` });
+    });
+
+    // A replacement stream gets everything the browser has sent so far.
+    for (const chunk of this.#retained ?? []) stream.write(chunk);
+    if (this.#requestEnded) stream.end();
+    else if (!this.#pumping) this.#pump();
+    else if (this.#pausedForUpstream) {
+      this.#pausedForUpstream = false;
+      this.#req.resume();
+    }
+  }
+
+  #pump(): void {
+    this.#pumping = true;
+    const req = this.#req;
+    req.on("data", (chunk: Buffer) => {
+      if (this.#done) return;
+      this.#bytesIn += chunk.length;
+      const bad = this.#scanner.push(chunk);
+      if (bad) {
+        this.#finish(bad);
+        return;
+      }
+      this.#retained?.push(chunk);
+      const stream = this.#stream;
+      if (stream && !stream.write(chunk) && !this.#pausedForUpstream) {
+        this.#pausedForUpstream = true;
+        req.pause();
+        stream.once("drain", () => {
+          if (stream !== this.#stream || !this.#pausedForUpstream) return;
+          this.#pausedForUpstream = false;
+          if (!this.#done) req.resume();
+        });
+      }
+    });
+    req.on("end", () => {
+      if (this.#done) return;
+      const bad = this.#scanner.end();
+      if (bad) {
+        this.#finish(bad);
+        return;
+      }
+      this.#requestEnded = true;
+      this.#stream?.end();
+    });
+  }
+
+  #sendHeaders(): void {
+    const res = this.#res;
+    if (res.headersSent) return;
+    res.writeHead(200, { "content-type": GRPC_WEB_CONTENT_TYPE, ...this.#init.responseHeaders });
+    // Browsers (and Connect) start reading a stream once its headers arrive; do not wait for the first frame.
+    res.flushHeaders();
+  }
+
+  #finish(status: GrpcStatus): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#status = status;
+    this.#abort.abort();
+    this.#closeUpstream(this.#requestEnded && status.code === Status.OK ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
+    const res = this.#res;
+    if (!res.destroyed && !res.writableEnded) {
+      this.#sendHeaders();
+      res.end(encodeTrailerFrame(status));
+    }
+    discardRequest(this.#req, res, this.#ctx.maxRequestBytes);
+    this.#ctx.active.delete(this);
+    this.#logLine(status, "");
+  }
+
+  #browserGone(): void {
+    this.#done = true;
+    this.#abort.abort();
+    // NGHTTP2_CANCEL is what makes etcd drop the call, e.g. free a watcher.
+    this.#closeUpstream(NGHTTP2_CANCEL);
+    this.#ctx.active.delete(this);
+    this.#logLine({ code: Status.CANCELLED, message: "" }, " (client went away)");
+  }
+
+  #closeUpstream(code: number): void {
+    const stream = this.#stream;
+    if (stream && !stream.closed && !stream.destroyed) stream.close(code);
+  }
+
+  #logLine(status: GrpcStatus, note: string): void {
+    const log = this.#ctx.log;
+    if (!log.debugEnabled) return;
+    const ms = Math.round(performance.now() - this.#init.startedAt);
+    const via = this.#lease ? ` via ${this.#lease.endpoint}` : "";
+    log.debug(
+      `POST ${this.#init.path} HTTP/${this.#req.httpVersion} grpc-status ${status.code}${note} ${ms} ms, ` +
+        `${this.#bytesIn} B in, ${this.#bytesOut} B out${via}`,
+    );
+  }
+}
+
+/** gRPC's mapping of HTTP statuses from a non-gRPC answer. */
+function grpcCodeOfHttp(status: number | undefined): number {
+  switch (status) {
+    case 400:
+      return Status.INTERNAL;
+    case 401:
+      return 16;
+    case 403:
+      return Status.PERMISSION_DENIED;
+    case 404:
+      return 12;
+    case 429:
+    case 502:
+    case 503:
+    case 504:
+      return Status.UNAVAILABLE;
+    default:
+      return Status.UNKNOWN;
+  }
+}
+
+/** Whether the whole request body has been received. */
+export function requestComplete(req: ProxyRequest): boolean {
+  return req.complete || req.readableEnded;
+}
+
+/**
+ * After an answer that did not read the whole request body: on HTTP/1.1, read and drop the rest, so the
+ * connection stays usable and closing it cannot reset the answer away; past `limit` more bytes (at least 1 MiB)
+ * the connection is closed instead. On HTTP/2, reset the browser's stream once the answer is out, as gRPC
+ * servers do.
+ */
+export function discardRequest(req: ProxyRequest, res: ProxyResponse, limit: number): void {
+  if (requestComplete(req)) return;
+  if (req.httpVersionMajor === 2) {
+    const stream = (req as http2.Http2ServerRequest).stream;
+    const close = () => {
+      if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
+    };
+    if (res.writableFinished) close();
+    else (res as http2.Http2ServerResponse).once("finish", close);
+    return;
+  }
+  const max = Math.max(limit, 1024 * 1024);
+  let dropped = 0;
+  req.on("data", (chunk: Buffer) => {
+    dropped += chunk.length;
+    if (dropped > max) req.socket.destroy();
+  });
+  req.resume();
+}

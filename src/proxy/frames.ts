@@ -1,0 +1,157 @@
+// gRPC(-Web) length-prefixed frames: 1 flag byte, 4-byte big-endian length, payload.
+// The proxy never decodes messages; it only reads frame headers to enforce limits.
+
+/** gRPC status codes the proxy produces itself. */
+export const Status = {
+  OK: 0,
+  CANCELLED: 1,
+  UNKNOWN: 2,
+  INVALID_ARGUMENT: 3,
+  PERMISSION_DENIED: 7,
+  RESOURCE_EXHAUSTED: 8,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const;
+
+/** A gRPC status; `message` is the raw text (not yet percent-encoded). */
+export interface GrpcStatus {
+  code: number;
+  message: string;
+}
+
+/** Flag of a gRPC-Web trailer frame. */
+export const TRAILER_FLAG = 0x80;
+
+/**
+ * Percent-encodes a grpc-message value as the gRPC spec asks: bytes outside printable ASCII, and `%`, become
+ * `%XX` of their UTF-8 encoding.
+ */
+export function encodeGrpcMessage(message: string): string {
+  let out = "";
+  for (const byte of Buffer.from(message, "utf8")) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+/** Decodes a percent-encoded grpc-message (as etcd sends it); malformed escapes are kept as they are. */
+export function decodeGrpcMessage(value: string): string {
+  if (!value.includes("%")) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    // grpc-go encodes per byte, so a lone escape of a partial UTF-8 sequence can fail: decode byte by byte.
+    const bytes: number[] = [];
+    for (let i = 0; i < value.length; i++) {
+      const hex = value.slice(i + 1, i + 3);
+      if (value[i] === "%" && /^[0-9a-fA-F]{2}$/.test(hex)) {
+        bytes.push(parseInt(hex, 16));
+        i += 2;
+      } else {
+        bytes.push(...Buffer.from(value[i]!, "utf8"));
+      }
+    }
+    return Buffer.from(bytes).toString("utf8");
+  }
+}
+
+/** Builds the gRPC-Web trailer frame that ends every response: `grpc-status` and (when not empty) `grpc-message`. */
+export function encodeTrailerFrame(status: GrpcStatus): Buffer {
+  let text = `grpc-status: ${status.code}\r\n`;
+  if (status.message !== "") text += `grpc-message: ${encodeGrpcMessage(status.message)}\r\n`;
+  const body = Buffer.from(text, "latin1");
+  const frame = Buffer.allocUnsafe(5 + body.length);
+  frame[0] = TRAILER_FLAG;
+  frame.writeUInt32BE(body.length, 1);
+  body.copy(frame, 5);
+  return frame;
+}
+
+/**
+ * Reads a gRPC status from upstream headers or trailers (`grpc-status`, `grpc-message`); undefined when there is
+ * no valid `grpc-status`.
+ */
+export function statusFromHeaders(headers: Record<string, string | string[] | undefined>): GrpcStatus | undefined {
+  const raw = first(headers["grpc-status"]);
+  if (raw === undefined || !/^\d{1,2}$/.test(raw.trim())) return undefined;
+  const code = Number(raw.trim());
+  if (code > 16) return undefined;
+  return { code, message: decodeGrpcMessage(first(headers["grpc-message"]) ?? "") };
+}
+
+function first(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** Why a request body was refused. */
+export interface FrameError extends GrpcStatus {}
+
+/**
+ * Checks a gRPC request body chunk by chunk, reading only the 5-byte frame headers: every frame must be
+ * uncompressed (flag 0) and at most `maxBytes` long, the whole body at most `maxBytes`, and the body must not end
+ * inside a frame. Once it has reported an error it must not be used again.
+ */
+export class FrameScanner {
+  readonly #max: number;
+  readonly #header = Buffer.alloc(5);
+  #headerFill = 0;
+  #payloadLeft = 0;
+  #total = 0;
+  #frames = 0;
+
+  constructor(maxBytes: number) {
+    this.#max = maxBytes;
+  }
+
+  /** Body bytes seen so far. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Complete frames seen so far. */
+  get frames(): number {
+    return this.#frames;
+  }
+
+  /** Scans the next chunk; returns an error as soon as the body breaks a rule. */
+  push(chunk: Uint8Array): FrameError | undefined {
+    this.#total += chunk.length;
+    if (this.#total > this.#max) {
+      return { code: Status.RESOURCE_EXHAUSTED, message: `request body larger than ${this.#max} bytes` };
+    }
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.#payloadLeft > 0) {
+        const n = Math.min(this.#payloadLeft, chunk.length - i);
+        this.#payloadLeft -= n;
+        i += n;
+        if (this.#payloadLeft === 0) this.#frames++;
+        continue;
+      }
+      const n = Math.min(5 - this.#headerFill, chunk.length - i);
+      this.#header.set(chunk.subarray(i, i + n), this.#headerFill);
+      this.#headerFill += n;
+      i += n;
+      if (this.#headerFill < 5) break;
+      this.#headerFill = 0;
+      if (this.#header[0] !== 0) {
+        return { code: Status.INVALID_ARGUMENT, message: "compressed or invalid frame" };
+      }
+      const length = this.#header.readUInt32BE(1);
+      if (length > this.#max) {
+        return { code: Status.RESOURCE_EXHAUSTED, message: `request message larger than ${this.#max} bytes` };
+      }
+      this.#payloadLeft = length;
+      if (length === 0) this.#frames++;
+    }
+    return undefined;
+  }
+
+  /** Call at the end of the body: an error if it stopped inside a frame header or payload. */
+  end(): FrameError | undefined {
+    if (this.#headerFill > 0 || this.#payloadLeft > 0) {
+      return { code: Status.INVALID_ARGUMENT, message: "truncated frame at end of request body" };
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,122 @@
+import { createLogger, type Logger } from "./logger.js";
+
+/** Where the proxy writes its log lines. Each method gets one line, without a trailing newline. */
+export interface ProxyLogger {
+  debug(msg: string): void;
+  info(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+}
+
+/** The lowest level that is logged; `"silent"` logs nothing. */
+export type ProxyLogLevel = "debug" | "info" | "warn" | "error" | "silent";
+
+/** PEM material for the upstream (proxy -> etcd) TLS connections. */
+export interface ProxyUpstreamTls {
+  /** CA certificate(s) that sign etcd's server certificate. Default: Node's bundled root CAs. */
+  ca?: string | Uint8Array;
+  /** Client certificate, for etcd's `--client-cert-auth` (mTLS). Default: none. */
+  cert?: string | Uint8Array;
+  /** Private key of `cert`. Default: none. */
+  key?: string | Uint8Array;
+  /** Name to verify etcd's certificate against (and to send as SNI). Default: the endpoint's host name. */
+  serverName?: string;
+}
+
+/** Options of {@link createProxy}. */
+export interface ProxyOptions {
+  /**
+   * Upstream etcd client URLs, `http://` or `https://` (required, at least one). Requests go to one endpoint at a
+   * time, in this order; a failing endpoint is skipped for a while.
+   */
+  endpoints: string[];
+  /**
+   * Origins (exact `scheme://host[:port]` strings) that may call the proxy cross-origin. Default: none, so no CORS
+   * headers are sent and only same-origin pages can read the answers. `"*"` allows every origin, only when given.
+   */
+  allowOrigins?: string[];
+  /**
+   * PEM certificate and key to serve HTTPS. With them the proxy speaks HTTP/2 and HTTP/1.1 on the same port
+   * (ALPN). Default: none, plain HTTP/1.1.
+   */
+  tls?: { cert: string | Uint8Array; key: string | Uint8Array };
+  /** TLS settings for `https://` endpoints. Default: none (Node's root CAs, no client certificate). */
+  upstreamTls?: ProxyUpstreamTls;
+  /**
+   * Allow only the read methods (Range, Watch, LeaseTimeToLive, LeaseLeases, MemberList, Status, AuthStatus);
+   * every other method gets gRPC status 7 PermissionDenied without reaching etcd. Default: false.
+   */
+  readOnly?: boolean;
+  /**
+   * Largest request body in bytes, and so also the largest single gRPC frame. Larger requests get gRPC status 8
+   * ResourceExhausted. Default: 4 MiB (4194304).
+   */
+  maxRequestBytes?: number;
+  /** Where log lines go. Default: info, warn and error lines to stderr. */
+  logger?: ProxyLogger;
+  /**
+   * The lowest level logged (applies to `logger` too). `"debug"` adds one line per request. Default: `"info"`.
+   */
+  logLevel?: ProxyLogLevel;
+}
+
+/** {@link ProxyOptions} checked and with defaults filled in. */
+export interface ResolvedOptions {
+  endpoints: URL[];
+  allowOrigins: readonly string[];
+  tls: { cert: string | Uint8Array; key: string | Uint8Array } | undefined;
+  upstreamTls: ProxyUpstreamTls | undefined;
+  readOnly: boolean;
+  maxRequestBytes: number;
+  log: Logger;
+}
+
+/** Default of {@link ProxyOptions.maxRequestBytes}. */
+export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+const LOG_LEVELS: readonly ProxyLogLevel[] = ["debug", "info", "warn", "error", "silent"];
+
+/** Validates options; throws `TypeError`/`RangeError` with a message naming the option. */
+export function resolveOptions(options: ProxyOptions): ResolvedOptions {
+  if (options === null || typeof options !== "object") throw new TypeError("createProxy: options are required");
+  const { endpoints } = options;
+  if (!Array.isArray(endpoints) || endpoints.length === 0) {
+    throw new TypeError("createProxy: endpoints must be a non-empty array of etcd client URLs");
+  }
+  const urls = endpoints.map((e) => {
+    let url: URL;
+    try {
+      url = new URL(String(e));
+    } catch {
+      throw new TypeError(`createProxy: invalid endpoint URL ${JSON.stringify(e)}: use http://host:port or https://host:port`);
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") {
+      throw new TypeError(`createProxy: endpoint ${JSON.stringify(e)} must be http:// or https://`);
+    }
+    return url;
+  });
+  const allowOrigins = options.allowOrigins ?? [];
+  if (!Array.isArray(allowOrigins) || allowOrigins.some((o) => typeof o !== "string" || o === "")) {
+    throw new TypeError("createProxy: allowOrigins must be an array of non-empty origin strings");
+  }
+  if (options.tls !== undefined && (options.tls.cert === undefined || options.tls.key === undefined)) {
+    throw new TypeError("createProxy: tls needs both cert and key");
+  }
+  const max = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+  if (!Number.isSafeInteger(max) || max < 5) {
+    throw new RangeError(`createProxy: maxRequestBytes must be an integer >= 5, got ${String(max)}`);
+  }
+  const level = options.logLevel ?? "info";
+  if (!LOG_LEVELS.includes(level)) {
+    throw new RangeError(`createProxy: logLevel must be one of ${LOG_LEVELS.join(", ")}`);
+  }
+  return {
+    endpoints: urls,
+    allowOrigins: [...allowOrigins],
+    tls: options.tls,
+    upstreamTls: options.upstreamTls,
+    readOnly: options.readOnly === true,
+    maxRequestBytes: max,
+    log: createLogger(options.logger, level),
+  };
+}
