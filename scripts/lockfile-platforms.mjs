@@ -15,11 +15,11 @@ const packages = lock.packages;
 
 /** os, cpu and libc from a platform package name like `rollup-linux-arm64-musl`. */
 function platformOf(name) {
-  const m = /-(darwin|linux|win32|android|freebsd|openbsd|netbsd|sunos|aix|openharmony)-([a-z0-9]+)(?:-(gnu|musl|msvc|gnueabihf|musleabihf|eabi))?$/.exec(name);
+  const m = /[-/](darwin|linux|win32|windows|android|freebsd|openbsd|netbsd|sunos|aix|openharmony)-([a-z0-9]+)(?:-(gnu|glibc|musl|msvc|gnueabihf|musleabihf|eabi))?$/.exec(name);
   if (!m) return undefined;
-  const cpu = m[2] === "armv7" ? "arm" : m[2];
-  const entry = { os: [m[1]], cpu: [cpu] };
-  if (m[3]?.startsWith("gnu")) entry.libc = ["glibc"];
+  const cpu = { armv7: "arm", 64: "x64" }[m[2]] ?? m[2];
+  const entry = { os: [m[1] === "windows" ? "win32" : m[1]], cpu: [cpu] };
+  if (m[3]?.startsWith("gnu") || m[3] === "glibc") entry.libc = ["glibc"];
   if (m[3]?.startsWith("musl")) entry.libc = ["musl"];
   return entry;
 }
