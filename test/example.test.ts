@@ -123,6 +123,20 @@ client.close();
       const r = await run(process.execPath, ["main.js", etcd.endpoint], { cwd: app });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toBe("works\n");
+      // The other entries resolve too, and the proxy's command is installed.
+      writeFileSync(
+        join(app, "entries.js"),
+        `import * as web from "etcd-connect/web";
+import * as node from "etcd-connect/node";
+import { createProxy } from "etcd-connect/proxy";
+console.log([typeof web.connect, typeof web.createWebTransport, typeof node.createNodeTransport, typeof createProxy].join(","));
+`,
+      );
+      const entries = await run(process.execPath, ["entries.js"], { cwd: app });
+      expect(entries.stdout, entries.stderr).toBe("function,function,function,function\n");
+      const help = await run(join(app, "node_modules/.bin/etcd-connect-proxy"), ["--help"], { cwd: app });
+      expect(help.code, help.stderr).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: etcd-connect-proxy/);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }
