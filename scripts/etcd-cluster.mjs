@@ -4,6 +4,11 @@
 // Dependency-free on purpose: only `node:` imports, so it works before
 // node_modules exists. Types are given in JSDoc for allowJs/checkJs consumers.
 //
+// With `tls` (startCluster({ tls: { clientCertAuth: true } })), members serve
+// clients on https:// with a throwaway CA and certificates made by `openssl`;
+// cluster.tls holds the client credentials, which the launcher's own health
+// checks, fetchMetrics and etcdctl use for that cluster's URLs.
+//
 // Cleanup is layered:
 //   1. Cluster#stop() / Member#stop() (graceful, awaited);
 //   2. a process "exit" handler that SIGKILLs every member still running and
@@ -18,6 +23,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as https from "node:https";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -38,6 +44,48 @@ import * as path from "node:path";
  *   and exit (once per process). For `npm start`; tests should not use it.
  * @property {boolean | undefined} [watchdog] Start the watchdog child process that cleans up if this process dies
  *   abruptly (default true, or false when `$ETCD_NO_WATCHDOG=1`).
+ * @property {ClusterTlsOptions | undefined} [tls] Serve clients over HTTPS (peers stay plain HTTP): a throwaway CA,
+ *   server and client certificate are generated with `openssl` (`$OPENSSL_BIN` or `openssl` on PATH) in the data
+ *   dir root, once per cluster. Default: plain HTTP.
+ */
+
+/**
+ * @typedef {object} ClusterTlsOptions
+ * @property {boolean | undefined} [clientCertAuth] Pass `--client-cert-auth` and `--trusted-ca-file`: etcd then
+ *   refuses clients (including `/health` and `/metrics` requests) without a certificate signed by the cluster's
+ *   CA. Default false: no client certificate needed (etcd 3.4 would require one with `--trusted-ca-file` alone,
+ *   so that flag is left out too).
+ */
+
+/**
+ * Client-side TLS material of a cluster started with `tls` (also the launcher's own credentials for health checks,
+ * /metrics and etcdctl). The server certificate (CN localhost, subjectAltName IP:127.0.0.1 and DNS:localhost,
+ * serverAuth + clientAuth) is not included.
+ * @typedef {object} ClusterTls
+ * @property {string} caFile Path of the CA certificate (PEM) that signed the server and client certificates (and
+ *   the members' `--trusted-ca-file` with clientCertAuth).
+ * @property {string} certFile Path of the client certificate (PEM, CN etcd-connect-test-client, clientAuth).
+ * @property {string} keyFile Path of the client certificate's private key (PEM, EC P-256).
+ * @property {string} ca The CA certificate (PEM text).
+ * @property {string} cert The client certificate (PEM text).
+ * @property {string} key The client key (PEM text).
+ * @property {boolean} clientCertAuth Whether the members require a client certificate.
+ */
+
+/**
+ * TLS settings for the launcher's HTTPS requests (isHealthy, fetchMetrics). A ClusterTls fits.
+ * @typedef {object} HttpsClientOptions
+ * @property {string | Buffer | undefined} [ca]
+ * @property {string | Buffer | undefined} [cert]
+ * @property {string | Buffer | undefined} [key]
+ */
+
+/**
+ * etcdctl's TLS flags (`--cacert`, `--cert`, `--key`), each only when given. A ClusterTls fits.
+ * @typedef {object} EtcdctlTlsOptions
+ * @property {string | undefined} [caFile]
+ * @property {string | undefined} [certFile]
+ * @property {string | undefined} [keyFile]
  */
 
 /**
@@ -45,10 +93,13 @@ import * as path from "node:path";
  * @property {string | Buffer | undefined} [input] Written to etcdctl's stdin.
  * @property {NodeJS.ProcessEnv | undefined} [env] Extra environment variables.
  * @property {number | undefined} [timeoutMs] Kill etcdctl (SIGKILL) and reject after this long (default 15000).
+ * @property {EtcdctlTlsOptions | undefined} [tls] Adds `--cacert`/`--cert`/`--key`. Default: for `https://`
+ *   endpoints of a running cluster started by this launcher, that cluster's files; otherwise none.
  */
 
 const DEFAULT_ETCD_BIN = "/usr/bin/etcd";
 const DEFAULT_ETCDCTL_BIN = "/usr/bin/etcdctl";
+const DEFAULT_OPENSSL_BIN = "openssl";
 const MAX_START_ATTEMPTS = 5;
 const STOP_KILL_AFTER_MS = 5000;
 const LOG_TAIL_LINES = 30;
@@ -62,6 +113,8 @@ const liveMembers = new Set();
 const liveClusters = new Set();
 /** @type {Map<string, boolean>} data dir roots to remove -> remove the root itself */
 const liveRoots = new Map();
+/** @type {Map<string, ClusterTls>} origin (`https://127.0.0.1:PORT`) of a running TLS member -> its cluster's TLS */
+const knownTls = new Map();
 let exitHandlerInstalled = false;
 let signalHandlersInstalled = false;
 
@@ -288,20 +341,47 @@ export function tailFile(file, lines = LOG_TAIL_LINES) {
 }
 
 /**
- * GET a URL with node:http.
+ * TLS of the running launcher-started member serving `url` (an `https://` URL), if any.
+ * @param {string} url
+ * @returns {ClusterTls | undefined}
+ */
+function knownTlsOf(url) {
+  if (knownTls.size === 0 || !url.startsWith("https:")) return undefined;
+  try {
+    return knownTls.get(new URL(url).origin);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * GET a URL with node:http, or node:https for `https://` URLs (with `tls`, else the credentials of the
+ * launcher-started cluster serving it, else Node's defaults).
  * @param {string} url
  * @param {number} timeoutMs
+ * @param {HttpsClientOptions} [tls]
  * @returns {Promise<{ status: number, body: string }>}
  */
-function httpGet(url, timeoutMs) {
+function httpGet(url, timeoutMs, tls) {
   return new Promise((resolve, reject) => {
-    const req = http.get(url, { agent: false, timeout: timeoutMs }, (res) => {
+    /** @type {import("node:https").RequestOptions} */
+    const options = { agent: false, timeout: timeoutMs };
+    const secure = url.startsWith("https:");
+    if (secure) {
+      const t = tls ?? knownTlsOf(url);
+      if (t?.ca !== undefined) options.ca = t.ca;
+      if (t?.cert !== undefined) options.cert = t.cert;
+      if (t?.key !== undefined) options.key = t.key;
+    }
+    /** @param {import("node:http").IncomingMessage} res */
+    const onResponse = (res) => {
       /** @type {Buffer[]} */
       const chunks = [];
       res.on("data", (c) => chunks.push(c));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
       res.on("error", reject);
-    });
+    };
+    const req = secure ? https.get(url, options, onResponse) : http.get(url, options, onResponse);
     req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out after ${timeoutMs} ms`)));
     req.on("error", reject);
   });
@@ -309,14 +389,16 @@ function httpGet(url, timeoutMs) {
 
 /**
  * One `GET {clientUrl}/health` probe: true iff the answer is `{"health":"true"}`.
- * Never throws.
+ * Never throws. For `https://` URLs, `tls` defaults to the credentials of the
+ * launcher-started cluster serving that URL.
  * @param {string} clientUrl
  * @param {number} [timeoutMs]
+ * @param {HttpsClientOptions} [tls]
  * @returns {Promise<boolean>}
  */
-export async function isHealthy(clientUrl, timeoutMs = 2000) {
+export async function isHealthy(clientUrl, timeoutMs = 2000, tls) {
   try {
-    const { status, body } = await httpGet(`${clientUrl}/health`, timeoutMs);
+    const { status, body } = await httpGet(`${clientUrl}/health`, timeoutMs, tls);
     if (status !== 200) return false;
     return JSON.parse(body).health === "true";
   } catch {
@@ -326,13 +408,15 @@ export async function isHealthy(clientUrl, timeoutMs = 2000) {
 
 /**
  * Text of `GET {clientUrl}/metrics` (Prometheus exposition format; etcd 3.4
- * serves it on the client URL).
+ * serves it on the client URL). For `https://` URLs, `tls` defaults to the
+ * credentials of the launcher-started cluster serving that URL.
  * @param {string} clientUrl
  * @param {number} [timeoutMs]
+ * @param {HttpsClientOptions} [tls]
  * @returns {Promise<string>}
  */
-export async function fetchMetrics(clientUrl, timeoutMs = 5000) {
-  const { status, body } = await httpGet(`${clientUrl.replace(/\/+$/, "")}/metrics`, timeoutMs);
+export async function fetchMetrics(clientUrl, timeoutMs = 5000, tls) {
+  const { status, body } = await httpGet(`${clientUrl.replace(/\/+$/, "")}/metrics`, timeoutMs, tls);
   if (status !== 200) throw new Error(`GET ${clientUrl}/metrics: HTTP ${status}: ${body.slice(0, 200)}`);
   return body;
 }
@@ -410,7 +494,9 @@ export function metricValue(text, name, labels) {
 /**
  * Runs etcdctl (`$ETCDCTL_BIN` or `/usr/bin/etcdctl`) with ETCDCTL_API=3 and
  * `--endpoints=<comma list>`; resolves with stdout, rejects (message includes
- * stderr) on a non-zero exit or timeout.
+ * stderr) on a non-zero exit or timeout. With `options.tls` (by default the TLS
+ * files of the launcher-started cluster serving an `https://` endpoint), adds
+ * `--cacert`, `--cert` and `--key` before `args`.
  * @param {string | string[]} endpoints
  * @param {string[]} args
  * @param {EtcdctlOptions} [options]
@@ -418,8 +504,16 @@ export function metricValue(text, name, labels) {
  */
 export function etcdctl(endpoints, args, options = {}) {
   const bin = process.env["ETCDCTL_BIN"] || DEFAULT_ETCDCTL_BIN;
-  const eps = Array.isArray(endpoints) ? endpoints.join(",") : endpoints;
-  const fullArgs = [`--endpoints=${eps}`, ...args];
+  const list = Array.isArray(endpoints) ? endpoints : endpoints.split(",");
+  const eps = list.join(",");
+  let tls = options.tls;
+  for (let i = 0; tls === undefined && i < list.length; i++) tls = knownTlsOf(/** @type {string} */ (list[i]).trim());
+  /** @type {string[]} */
+  const tlsArgs = [];
+  if (tls?.caFile !== undefined) tlsArgs.push(`--cacert=${tls.caFile}`);
+  if (tls?.certFile !== undefined) tlsArgs.push(`--cert=${tls.certFile}`);
+  if (tls?.keyFile !== undefined) tlsArgs.push(`--key=${tls.keyFile}`);
+  const fullArgs = [`--endpoints=${eps}`, ...tlsArgs, ...args];
   const timeoutMs = options.timeoutMs ?? 15000;
   return new Promise((resolve, reject) => {
     const child = spawn(bin, fullArgs, {
@@ -475,6 +569,7 @@ export class Member {
   /** @type {string} */ logFile;
   /** @type {string} */ etcdBin;
   /** Full argument list passed to etcd (same for every (re)start). @type {string[]} */ args;
+  /** The cluster's TLS (clientUrl is then `https://`), or undefined. @type {ClusterTls | undefined} */ tls;
 
   /** @type {import("node:child_process").ChildProcess | undefined} */
   #child;
@@ -488,14 +583,16 @@ export class Member {
 
   /**
    * @param {{ name: string, index: number, clientPort: number, peerPort: number, dataDir: string,
-   *   logFile: string, etcdBin: string, args: string[], logPrefix?: string | undefined }} init
+   *   logFile: string, etcdBin: string, args: string[], logPrefix?: string | undefined,
+   *   tls?: ClusterTls | undefined }} init
    */
   constructor(init) {
     this.name = init.name;
     this.index = init.index;
     this.clientPort = init.clientPort;
     this.peerPort = init.peerPort;
-    this.clientUrl = `http://127.0.0.1:${init.clientPort}`;
+    this.tls = init.tls;
+    this.clientUrl = `${init.tls ? "https" : "http"}://127.0.0.1:${init.clientPort}`;
     this.peerUrl = `http://127.0.0.1:${init.peerPort}`;
     this.dataDir = init.dataDir;
     this.logFile = init.logFile;
@@ -663,7 +760,7 @@ export class Member {
         throw this.#startError(`${this.name} is not running${this.#lastExit ? ` (${this.#lastExit})` : ""}`);
       }
       const remaining = deadline - Date.now();
-      if (await isHealthy(this.clientUrl, Math.max(100, Math.min(2000, remaining)))) return;
+      if (await isHealthy(this.clientUrl, Math.max(100, Math.min(2000, remaining)), this.tls)) return;
       if (!this.#child) throw this.#startError(`${this.name} ${this.#lastExit ?? "exited"} before becoming healthy`);
       if (Date.now() >= deadline) {
         throw this.#startError(`${this.name} (${this.clientUrl}) not healthy after ${timeoutMs} ms`);
@@ -700,12 +797,142 @@ export class Member {
 }
 
 // ---------------------------------------------------------------------------
+// TLS material
+
+/** Subdirectory of the data dir root holding the generated certificates. */
+const TLS_DIR = "tls";
+
+const OPENSSL_CONFIG = `[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = unused
+[ca_ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = serverAuth, clientAuth
+subjectAltName = IP:127.0.0.1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+[client_ext]
+basicConstraints = critical, CA:FALSE
+keyUsage = critical, digitalSignature, keyEncipherment
+extendedKeyUsage = clientAuth
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+`;
+
+/**
+ * Runs openssl in `cwd`; rejects with its stderr on failure.
+ * @param {string[]} args
+ * @param {string} cwd
+ * @returns {Promise<void>}
+ */
+function openssl(args, cwd) {
+  const bin = process.env["OPENSSL_BIN"] || DEFAULT_OPENSSL_BIN;
+  return new Promise((resolve, reject) => {
+    const child = spawn(bin, args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
+    /** @type {Buffer[]} */
+    const err = [];
+    child.stderr.on("data", (c) => err.push(c));
+    child.on("error", (e) => reject(new Error(`${bin} ${args[0]}: ${e.message} (set OPENSSL_BIN)`)));
+    child.on("close", (code, signal) => {
+      if (code === 0) resolve();
+      else {
+        const stderr = Buffer.concat(err).toString("utf8").trim();
+        reject(new Error(`${bin} ${args.join(" ")}: ${code !== null ? `exit code ${code}` : `signal ${signal}`}: ${stderr}`));
+      }
+    });
+  });
+}
+
+/**
+ * Generates a CA, a server certificate (for 127.0.0.1 and localhost) and a client certificate, EC P-256, valid
+ * for one day, in `dir` (created). Five openssl calls, about 50 ms in all.
+ * @param {string} dir
+ * @param {boolean} clientCertAuth
+ * @returns {Promise<{ client: ClusterTls, serverCertFile: string, serverKeyFile: string }>}
+ */
+async function generateTls(dir, clientCertAuth) {
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(path.join(dir, "openssl.cnf"), OPENSSL_CONFIG);
+  const newKey = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+  const serial = () => `0x${randomBytes(8).toString("hex")}`;
+  await openssl(
+    ["req", "-x509", "-new", ...newKey, "-keyout", "ca-key.pem", "-out", "ca.pem", "-days", "1",
+      "-subj", "/CN=etcd-connect test CA", "-set_serial", serial(),
+      "-config", "openssl.cnf", "-extensions", "ca_ext"],
+    dir,
+  );
+  /** @param {string} name @param {string} cn @param {string} ext */
+  const issue = async (name, cn, ext) => {
+    await openssl(
+      ["req", "-new", ...newKey, "-keyout", `${name}-key.pem`, "-out", `${name}.csr`, "-subj", `/CN=${cn}`,
+        "-config", "openssl.cnf"],
+      dir,
+    );
+    await openssl(
+      ["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-set_serial", serial(),
+        "-days", "1", "-out", `${name}.pem`, "-extfile", "openssl.cnf", "-extensions", ext],
+      dir,
+    );
+  };
+  await Promise.all([
+    issue("server", "localhost", "server_ext"),
+    issue("client", "etcd-connect-test-client", "client_ext"),
+  ]);
+  const file = (/** @type {string} */ name) => path.join(dir, name);
+  const read = (/** @type {string} */ name) => fs.readFileSync(file(name), "utf8");
+  return {
+    client: {
+      caFile: file("ca.pem"),
+      certFile: file("client.pem"),
+      keyFile: file("client-key.pem"),
+      ca: read("ca.pem"),
+      cert: read("client.pem"),
+      key: read("client-key.pem"),
+      clientCertAuth,
+    },
+    serverCertFile: file("server.pem"),
+    serverKeyFile: file("server-key.pem"),
+  };
+}
+
+/**
+ * Registers the TLS of `members`' client URLs, so that isHealthy, fetchMetrics and etcdctl find it from the URL
+ * alone (forgetTls undoes it).
+ * @param {Member[]} members
+ */
+function rememberTls(members) {
+  for (const m of members) if (m.tls) knownTls.set(new URL(m.clientUrl).origin, m.tls);
+}
+
+/** @param {Member[]} members */
+function forgetTls(members) {
+  for (const m of members) {
+    if (!m.tls) continue;
+    const origin = new URL(m.clientUrl).origin;
+    if (knownTls.get(origin) === m.tls) knownTls.delete(origin);
+  }
+}
+
+// ---------------------------------------------------------------------------
 // Cluster
 
 /** A set of etcd members. Construct via startCluster(). */
 export class Cluster {
   /** @type {Member[]} */ members;
   /** Directory holding every member's data dir and log. @type {string} */ dataDirRoot;
+  /**
+   * Client TLS material (CA, client certificate and key: paths and PEM text) when started with `tls`, else
+   * undefined. @type {ClusterTls | undefined}
+   */
+  tls;
   /** @type {boolean} */ #removeRoot;
   /** @type {string | undefined} */ #logPrefix;
   #stopped = false;
@@ -715,17 +942,31 @@ export class Cluster {
    * @param {string} dataDirRoot
    * @param {boolean} removeRoot
    * @param {string | undefined} logPrefix
+   * @param {ClusterTls | undefined} [tls]
    */
-  constructor(members, dataDirRoot, removeRoot, logPrefix) {
+  constructor(members, dataDirRoot, removeRoot, logPrefix, tls) {
     this.members = members;
     this.dataDirRoot = dataDirRoot;
+    this.tls = tls;
     this.#removeRoot = removeRoot;
     this.#logPrefix = logPrefix;
   }
 
-  /** Client URLs of all members, e.g. `http://127.0.0.1:PORT`. @returns {string[]} */
+  /** Client URLs of all members, e.g. `http://127.0.0.1:PORT` (`https://` with TLS). @returns {string[]} */
   get endpoints() {
     return this.members.map((m) => m.clientUrl);
+  }
+
+  /**
+   * etcdctl against every member (or `options.endpoints`), with the cluster's TLS files unless `options.tls`
+   * is given.
+   * @param {string[]} args
+   * @param {EtcdctlOptions & { endpoints?: string | string[] | undefined }} [options]
+   * @returns {Promise<string>}
+   */
+  etcdctl(args, options = {}) {
+    const { endpoints, ...rest } = options;
+    return etcdctl(endpoints ?? this.endpoints, args, { ...rest, tls: rest.tls ?? this.tls });
   }
 
   /**
@@ -767,11 +1008,13 @@ export class Cluster {
     if (this.#stopped) return;
     this.#stopped = true;
     liveClusters.delete(this);
+    forgetTls(this.members);
     if (!this.#removeRoot) {
       for (const m of this.members) {
         fs.rmSync(m.dataDir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
         fs.rmSync(m.logFile, { force: true });
       }
+      if (this.tls) fs.rmSync(path.join(this.dataDirRoot, TLS_DIR), { recursive: true, force: true });
     }
     removeRootSync(this.dataDirRoot, this.#removeRoot);
     liveRoots.delete(this.dataDirRoot);
@@ -816,6 +1059,44 @@ export async function startCluster(options = {}) {
   liveRoots.set(root, removeRoot);
   if (removeRoot) tellWatchdog(`dir ${root}`);
 
+  // Gives up: removes everything this call put in the root.
+  const abandon = () => {
+    if (removeRoot) {
+      fs.rmSync(root, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+    } else {
+      for (const n of ["m0", "m1", "m2"]) {
+        fs.rmSync(path.join(root, n), { recursive: true, force: true });
+        fs.rmSync(path.join(root, `${n}.log`), { force: true });
+      }
+      if (options.tls) fs.rmSync(path.join(root, TLS_DIR), { recursive: true, force: true });
+      removeRootSync(root, false);
+    }
+    liveRoots.delete(root);
+    tellWatchdog(`undir ${root}`);
+  };
+
+  /** @type {Awaited<ReturnType<typeof generateTls>> | undefined} */
+  let tls;
+  if (options.tls) {
+    try {
+      tls = await generateTls(path.join(root, TLS_DIR), options.tls.clientCertAuth === true);
+    } catch (e) {
+      abandon();
+      throw e;
+    }
+  }
+  const scheme = tls ? "https" : "http";
+  /** @type {string[]} */
+  const tlsArgs = tls
+    ? [
+        "--cert-file", tls.serverCertFile,
+        "--key-file", tls.serverKeyFile,
+        // etcd 3.4 requires and verifies client certificates as soon as --trusted-ca-file is given, with or
+        // without --client-cert-auth, so without clientCertAuth the CA is not passed at all.
+        ...(tls.client.clientCertAuth ? ["--trusted-ca-file", tls.client.caFile, "--client-cert-auth"] : []),
+      ]
+    : [];
+
   let lastError;
   for (let attempt = 1; attempt <= MAX_START_ATTEMPTS; attempt++) {
     const ports = await pickFreePorts(2 * size);
@@ -827,7 +1108,7 @@ export async function startCluster(options = {}) {
     const names = Array.from({ length: size }, (_, i) => `m${i}`);
     const initialCluster = names.map((n, i) => `${n}=http://127.0.0.1:${peerPortOf(i)}`).join(",");
     const members = names.map((name, i) => {
-      const clientUrl = `http://127.0.0.1:${clientPortOf(i)}`;
+      const clientUrl = `${scheme}://127.0.0.1:${clientPortOf(i)}`;
       const peerUrl = `http://127.0.0.1:${peerPortOf(i)}`;
       const dataDir = path.join(root, name);
       const logFile = path.join(root, `${name}.log`);
@@ -850,16 +1131,18 @@ export async function startCluster(options = {}) {
         "--election-timeout", "500",
         "--logger", "zap",
         "--log-outputs", "stderr",
+        ...tlsArgs,
         ...(options.extraArgs ?? []),
         ...(options.memberArgs ? options.memberArgs(i) : []),
       ];
       return new Member({
         name, index: i, clientPort: clientPortOf(i), peerPort: peerPortOf(i),
-        dataDir, logFile, etcdBin, args, logPrefix,
+        dataDir, logFile, etcdBin, args, logPrefix, tls: tls?.client,
       });
     });
-    const cluster = new Cluster(members, root, removeRoot, logPrefix);
+    const cluster = new Cluster(members, root, removeRoot, logPrefix, tls?.client);
     liveClusters.add(cluster);
+    rememberTls(members);
     try {
       for (const m of members) m.spawnProcess();
       await cluster.waitHealthy(startTimeoutMs);
@@ -872,22 +1155,13 @@ export async function startCluster(options = {}) {
       // Stop this attempt's members but keep the root for the next attempt.
       await Promise.all(members.map((m) => m.stop("SIGKILL")));
       liveClusters.delete(cluster);
+      forgetTls(members);
       const inUse = e instanceof AddressInUseError || members.some((m) => /address already in use/i.test(m.logTail()));
       if (!inUse || attempt === MAX_START_ATTEMPTS) break;
       if (logPrefix !== undefined) process.stderr.write(`${logPrefix} port clash, retrying (attempt ${attempt + 1})\n`);
     }
   }
   // Give up: clean everything.
-  if (removeRoot) {
-    fs.rmSync(root, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
-  } else {
-    for (const n of ["m0", "m1", "m2"]) {
-      fs.rmSync(path.join(root, n), { recursive: true, force: true });
-      fs.rmSync(path.join(root, `${n}.log`), { force: true });
-    }
-    removeRootSync(root, false);
-  }
-  liveRoots.delete(root);
-  tellWatchdog(`undir ${root}`);
+  abandon();
   throw lastError;
 }

@@ -1,6 +1,10 @@
-import type { CallOptions as ConnectCallOptions } from "@connectrpc/connect";
+import { type CallOptions as ConnectCallOptions, createContextValues } from "@connectrpc/connect";
 import { EtcdError } from "./errors.js";
 import type { CallOptions } from "./options.js";
+import { retryWritesKey } from "./transport/endpoints.js";
+
+/** etcd's metadata that makes a member refuse work while it has no leader. */
+export const requireLeaderHeaders: HeadersInit = { hasleader: "true" };
 
 /**
  * Runs one RPC with the caller's signal and deadline, and turns whatever it
@@ -10,6 +14,7 @@ import type { CallOptions } from "./options.js";
 export async function runCall<T>(
   options: CallOptions | undefined,
   defaultTimeoutMs: number | undefined,
+  defaultRequireLeader: boolean,
   rpc: (connectOptions: ConnectCallOptions | undefined) => Promise<T>,
 ): Promise<T> {
   const signal = options?.signal;
@@ -18,9 +23,17 @@ export async function runCall<T>(
   if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
     throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
   }
+  const requireLeader = options?.requireLeader ?? defaultRequireLeader;
+  const retry = options?.retry === true;
+  let connectOptions: ConnectCallOptions | undefined;
+  // No options object at all on the common path: nothing for Connect to wire up.
+  if (signal !== undefined || timeoutMs !== undefined || requireLeader || retry) {
+    connectOptions = { signal, timeoutMs };
+    if (requireLeader) connectOptions.headers = requireLeaderHeaders;
+    if (retry) connectOptions.contextValues = createContextValues().set(retryWritesKey, true);
+  }
   try {
-    // No options object at all on the common path: nothing for Connect to wire up.
-    return await rpc(signal === undefined && timeoutMs === undefined ? undefined : { signal, timeoutMs });
+    return await rpc(connectOptions);
   } catch (err) {
     // The caller's own abort wins over whatever the transport reported for it.
     if (signal?.aborted) throw EtcdError.aborted(signal);

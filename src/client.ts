@@ -15,12 +15,18 @@ import { type KV, createKV } from "./kv/kv.js";
 import { type Lease, createLease } from "./lease/lease.js";
 import {
   type ClientOptions,
+  type CallOptions,
   DEFAULT_DIAL_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_TIMEOUT_MS,
+  DEFAULT_KEEPALIVE_TIME_MS,
   DEFAULT_MAX_CALL_RECV_MSG_SIZE,
   DEFAULT_MAX_CALL_SEND_MSG_SIZE,
+  MIN_KEEPALIVE_TIME_MS,
   type TransportFactory,
+  type TransportFactoryOptions,
 } from "./options.js";
-import { type EndpointTransport, createEndpointTransport } from "./transport/endpoints.js";
+import { createTokenStore } from "./auth/tokens.js";
+import { type EndpointState, type EndpointTransport, createEndpointTransport } from "./transport/endpoints.js";
 import type { WatchOptions, Watcher } from "./watch/types.js";
 import { createWatch } from "./watch/watch.js";
 
@@ -30,8 +36,17 @@ export interface Client extends KV {
   readonly cluster: Cluster;
   /** Leases: grant, revoke, keep alive, inspect. */
   readonly lease: Lease;
-  /** The configured endpoints, in order. */
+  /** The current endpoints, in order (they change with `setEndpoints`, `sync` and `autoSyncIntervalMs`). */
   readonly endpoints: readonly string[];
+  /**
+   * Replaces the endpoints at runtime. Connections to endpoints still listed
+   * are kept; streams on removed ones move to the others.
+   */
+  setEndpoints(endpoints: readonly string[] | string): void;
+  /** Sets the endpoints to the client URLs of the started, non-learner members (Go's `Sync`). */
+  sync(options?: CallOptions): Promise<void>;
+  /** Every endpoint's connection state: idle, connecting, ready or failing. */
+  endpointStates(): EndpointState[];
   /**
    * Watches a key, a prefix or a range. Iterate the watcher with `for await`;
    * `break`, `close()` or the `signal` cancel the watch on etcd.
@@ -83,15 +98,36 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
   const maxCallSendMsgSize = positive(options.maxCallSendMsgSize ?? DEFAULT_MAX_CALL_SEND_MSG_SIZE, "maxCallSendMsgSize");
   const maxCallRecvMsgSize = positive(options.maxCallRecvMsgSize ?? DEFAULT_MAX_CALL_RECV_MSG_SIZE, "maxCallRecvMsgSize");
   const defaultTimeoutMs = options.timeoutMs === undefined ? undefined : positive(options.timeoutMs, "timeoutMs");
+  const keepAliveTimeMs = options.keepAliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS;
+  if (keepAliveTimeMs !== 0 && !(keepAliveTimeMs >= MIN_KEEPALIVE_TIME_MS)) {
+    throw new RangeError(`keepAliveTimeMs must be 0 (off) or at least ${MIN_KEEPALIVE_TIME_MS} (etcd refuses more frequent pings), got ${keepAliveTimeMs}`);
+  }
+  const keepAliveTimeoutMs = positive(options.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS, "keepAliveTimeoutMs");
+  if ((options.username === undefined) !== (options.password === undefined)) {
+    throw new TypeError("username and password go together");
+  }
+  const tokens = options.username === undefined ? undefined : createTokenStore(options.username, options.password!);
+  const requireLeader = options.requireLeader === true;
   const factory = options.transport ?? runtimeTransport;
-  const factoryOptions = {
+  const base: Omit<TransportFactoryOptions, "interceptors"> = {
     // The client checks request sizes itself with a clearer error; the
     // transport's limit stays a backstop for calls that skip that check.
     writeMaxBytes: Math.max(maxCallSendMsgSize, 1) + 1024,
     readMaxBytes: maxCallRecvMsgSize,
-    interceptors: options.interceptors ?? [],
+    keepAliveTimeMs,
+    keepAliveTimeoutMs,
+    ...(options.tls === undefined ? {} : { tls: options.tls }),
   };
-  const transport = createEndpointTransport(endpoints, (endpoint) => factory(endpoint, factoryOptions));
+  const userInterceptors = options.interceptors ?? [];
+  const transport: EndpointTransport = createEndpointTransport(
+    endpoints,
+    (endpoint) => {
+      // The auth interceptor is per endpoint: simple tokens are per member.
+      const interceptors = tokens ? [tokens.interceptor(endpoint, () => transport.endpoint(endpoint)), ...userInterceptors] : userInterceptors;
+      return factory(endpoint, { ...base, interceptors });
+    },
+    options.onEndpointStateChange,
+  );
   let closed = false;
   const cleanups: (() => void)[] = [];
 
@@ -105,9 +141,11 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
     },
     transport,
     maxCallSendMsgSize,
+    requireLeader,
+    canReauthenticate: tokens !== undefined,
     call(callOptions, rpc) {
       if (closed) return Promise.reject(closedError());
-      return runCall(callOptions, defaultTimeoutMs, rpc);
+      return runCall(callOptions, defaultTimeoutMs, requireLeader, rpc);
     },
     ensureOpen() {
       if (closed) throw closedError();
@@ -116,6 +154,20 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
       cleanups.push(fn);
     },
   };
+
+  const cluster = createCluster(ctx);
+  const sync = async (callOptions?: CallOptions): Promise<void> => {
+    const { members } = await cluster.memberList(callOptions);
+    const urls = members.filter((m) => m.name !== "" && !m.isLearner).flatMap((m) => m.clientURLs);
+    if (urls.length > 0) transport.setEndpoints(parseEndpoints(urls));
+  };
+  if (options.autoSyncIntervalMs !== undefined) {
+    const every = positive(options.autoSyncIntervalMs, "autoSyncIntervalMs");
+    const timer = setInterval(() => void sync({ timeoutMs: Math.min(every, 5000) }).catch(() => {}), every);
+    // The sync alone should not keep a Node process alive.
+    (timer as { unref?: () => void }).unref?.();
+    cleanups.push(() => clearInterval(timer));
+  }
 
   const close = (): void => {
     if (closed) return;
@@ -127,29 +179,38 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
   };
   const client: Client = {
     ...createKV(ctx),
-    cluster: createCluster(ctx),
+    cluster,
     lease: createLease(ctx),
     watch: createWatch(ctx),
-    endpoints,
+    get endpoints() {
+      return transport.endpoints;
+    },
+    setEndpoints(list) {
+      transport.setEndpoints(parseEndpoints(list));
+    },
+    sync,
+    endpointStates: () => transport.states(),
     close,
     [Symbol.asyncDispose]: async () => close(),
   };
   return { client, transport };
 }
 
-/** Probes every endpoint with Maintenance.Status until one answers; returns its index. */
-async function firstAnswering(transport: EndpointTransport, dialTimeoutMs: number): Promise<number> {
+/** Probes every endpoint with Maintenance.Status until one answers; returns it. */
+async function firstAnswering(transport: EndpointTransport, dialTimeoutMs: number): Promise<string> {
   const deadline = AbortSignal.timeout(dialTimeoutMs);
   const done = new AbortController();
   const signal = AbortSignal.any([deadline, done.signal]);
   const errors: string[] = transport.endpoints.map(() => "no answer");
 
-  const probe = async (i: number): Promise<number> => {
-    const status = createServiceClient(Maintenance, transport.endpoint(i));
+  const probe = async (i: number): Promise<string> => {
+    const endpoint = transport.endpoints[i]!;
+    const status = createServiceClient(Maintenance, transport.endpoint(endpoint));
     for (let attempt = 0; ; attempt++) {
       try {
         await status.status({}, { signal });
-        return i;
+        transport.succeeded(endpoint);
+        return endpoint;
       } catch (err) {
         if (signal.aborted) throw err;
         errors[i] = EtcdError.from(err).message;
@@ -195,7 +256,7 @@ function positive(value: number, name: string): number {
 }
 
 /** Checks and normalises the `endpoints` option. */
-function parseEndpoints(endpoints: readonly string[] | string): string[] {
+export function parseEndpoints(endpoints: readonly string[] | string): string[] {
   const list = typeof endpoints === "string" ? endpoints.split(",") : [...(endpoints ?? [])];
   const result = list.map((e) => e.trim()).filter((e) => e !== "");
   if (result.length === 0) throw new TypeError("endpoints must name at least one etcd client URL");

@@ -21,6 +21,10 @@ export interface ClientContext {
   readonly services: Services;
   readonly transport: EndpointTransport;
   readonly maxCallSendMsgSize: number;
+  /** The client's default for `requireLeader`. */
+  readonly requireLeader: boolean;
+  /** Whether the client has credentials, so a refused token can be replaced. */
+  readonly canReauthenticate: boolean;
   /** Runs one RPC with the call options, the client's defaults and error mapping. */
   call<T>(options: CallOptions | undefined, rpc: (o: ConnectCallOptions | undefined) => Promise<T>): Promise<T>;
   /** Throws `closed` once the client is closed. */

@@ -14,9 +14,35 @@ export interface CallOptions {
   signal?: AbortSignal;
   /**
    * Deadline of this call in milliseconds, also sent to etcd as `grpc-timeout`.
+   * Retries and waiting for an available endpoint count against it.
    * Default: the client's `timeoutMs`; when neither is set, no deadline.
    */
   timeoutMs?: number;
+  /**
+   * Only let a member that has a leader serve this call (`hasleader`
+   * metadata); one cut off from the quorum answers `no-leader` and the call
+   * moves on to another endpoint when it may be retried.
+   * Default: the client's `requireLeader`.
+   */
+  requireLeader?: boolean;
+  /**
+   * Retry this call on `Unavailable` even if it is a write. Only for writes
+   * you know are safe to apply twice. Default: false (writes are retried only
+   * when the request provably never reached a server).
+   */
+  retry?: boolean;
+}
+
+/** TLS settings for `https://` endpoints (Node, Deno, Bun; browsers use their own). */
+export interface TlsOptions {
+  /** PEM CA certificate(s) to verify etcd's certificate. Default: the runtime's trusted CAs. */
+  ca?: string | Uint8Array;
+  /** PEM client certificate, for etcd with `--client-cert-auth`. */
+  cert?: string | Uint8Array;
+  /** PEM private key of `cert`. */
+  key?: string | Uint8Array;
+  /** Name to verify etcd's certificate against. Default: the endpoint's host. */
+  serverName?: string;
 }
 
 /** Creates the Connect transport for one endpoint URL. */
@@ -24,6 +50,12 @@ export type TransportFactory = (endpoint: string, options: TransportFactoryOptio
 
 /** What a {@link TransportFactory} is given besides the endpoint. */
 export interface TransportFactoryOptions {
+  /** TLS settings for https:// endpoints. */
+  tls?: TlsOptions;
+  /** HTTP/2 PING interval while calls are open, in ms (0: no pings). */
+  keepAliveTimeMs: number;
+  /** How long a PING may go unanswered before the connection is dropped, in ms. */
+  keepAliveTimeoutMs: number;
   /** Largest request the transport may send, in bytes (`maxCallSendMsgSize`). */
   writeMaxBytes: number;
   /** Largest response the transport may accept, in bytes (`maxCallRecvMsgSize`). */
@@ -65,6 +97,38 @@ export interface ClientOptions {
   transport?: TransportFactory;
   /** Connect interceptors installed on every endpoint's transport. Default: none. */
   interceptors?: Interceptor[];
+  /**
+   * Authenticate as this user: the client gets a token on first use, sends
+   * it with every call, and gets a new one (retrying the call once) when etcd
+   * answers `invalid-auth-token`, `auth-old-revision` or `user-empty`.
+   * Default: none (no auth).
+   */
+  username?: string;
+  /** Password of `username`. */
+  password?: string;
+  /**
+   * Default of every call's and watch's `requireLeader`: only members with a
+   * leader serve them. Lease keepalives always require a leader. Default: false.
+   */
+  requireLeader?: boolean;
+  /** TLS settings for `https://` endpoints (Node, Deno, Bun). Default: the runtime's trusted CAs, no client certificate. */
+  tls?: TlsOptions;
+  /**
+   * HTTP/2 PING interval while calls or streams are open, to find members
+   * that hang without closing the connection (their watches then move to
+   * another member). etcd refuses pings more often than every 5 s, so values
+   * below 5000 are refused. 0 turns pings off. Default: 30000.
+   */
+  keepAliveTimeMs?: number;
+  /** How long a PING may go unanswered before the connection is dropped. Default: 10000. */
+  keepAliveTimeoutMs?: number;
+  /**
+   * Refresh `endpoints` from the member list this often (client URLs of
+   * started, non-learner members), like Go's `AutoSyncInterval`. Default: off.
+   */
+  autoSyncIntervalMs?: number;
+  /** Called when an endpoint's state changes (idle, connecting, ready, failing), for dashboards. */
+  onEndpointStateChange?: (state: import("./transport/endpoints.js").EndpointState) => void;
 }
 
 /** Go's clientv3 default for MaxCallSendMsgSize. */
@@ -73,3 +137,9 @@ export const DEFAULT_MAX_CALL_SEND_MSG_SIZE = 2 * 1024 * 1024;
 export const DEFAULT_MAX_CALL_RECV_MSG_SIZE = 2 ** 31 - 1;
 /** Default for `dialTimeoutMs`. */
 export const DEFAULT_DIAL_TIMEOUT_MS = 5000;
+/** Default for `keepAliveTimeMs`. */
+export const DEFAULT_KEEPALIVE_TIME_MS = 30000;
+/** Default for `keepAliveTimeoutMs`. */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10000;
+/** etcd's minimum interval between client PINGs (its keepalive enforcement policy). */
+export const MIN_KEEPALIVE_TIME_MS = 5000;

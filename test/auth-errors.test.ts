@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 
 function authService() {
-  const transport = createNodeTransport(etcd.endpoint, { readMaxBytes: 1 << 30, writeMaxBytes: 1 << 30, interceptors: [] });
+  const transport = createNodeTransport(etcd.endpoint, { readMaxBytes: 1 << 30, writeMaxBytes: 1 << 30, interceptors: [], keepAliveTimeMs: 0, keepAliveTimeoutMs: 1000 });
   return { auth: createServiceClient(Auth, transport), close: () => transport.close?.() };
 }
 

@@ -66,10 +66,20 @@ describe("createClient", () => {
     }
   });
 
-  it("fails calls to a dead endpoint with unavailable", async () => {
+  it("waits for an endpoint while all are down (bounded by the call's deadline), then reports why", async () => {
     const client = createClient({ endpoints: [await deadEndpoint()] });
     try {
-      await expect(client.get("x")).rejects.toMatchObject({ kind: "unavailable", code: Code.Unavailable });
+      const started = Date.now();
+      const err = await client.get("x", { timeoutMs: 600 }).catch((e) => e);
+      expect(err).toMatchObject({ kind: "unavailable", code: Code.Unavailable });
+      expect(err.message).toMatch(/ECONNREFUSED/);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(550); // it waited, it did not fail at once
+      // A write that never reached a server waits the same way.
+      await expect(client.put("x", "1", { timeoutMs: 300 })).rejects.toMatchObject({ kind: "unavailable" });
+      // Without a deadline the caller's signal ends the wait.
+      const ac = new AbortController();
+      setTimeout(() => ac.abort(new Error("gave up")), 300);
+      await expect(client.get("x", { signal: ac.signal })).rejects.toMatchObject({ kind: "canceled" });
     } finally {
       client.close();
     }

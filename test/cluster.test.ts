@@ -1,6 +1,6 @@
 import type { Interceptor } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Client, Code, EtcdError, connect, createClient } from "../src/index.js";
+import { type Client, EtcdError, connect } from "../src/index.js";
 import { useEtcd } from "./harness/etcd.js";
 
 const etcd = useEtcd({ size: 3 });
@@ -39,38 +39,6 @@ describe("cluster.memberList", () => {
   it("answers serializable requests too", async () => {
     const list = await client.cluster.memberList({ serializable: true });
     expect(list.members).toHaveLength(3);
-  });
-});
-
-describe("endpoints", () => {
-  it("moves on to the next endpoint after the current one becomes unavailable", async () => {
-    // createClient starts on the first endpoint (connect() takes whichever answers first).
-    const c = createClient({ endpoints: etcd.endpoints });
-    const first = etcd.members.find((m) => m.clientUrl === etcd.endpoints[0])!;
-    try {
-      await c.put("ep/k", "1");
-      await first.kill();
-      // Calls that find the member gone, or the cluster electing a new leader,
-      // fail as unavailable (writes are not retried blindly); later calls go to
-      // the other members and succeed.
-      const failures: string[] = [];
-      for (let attempt = 0; attempt < 50; attempt++) {
-        const outcome = await c.put("ep/k", "2", { timeoutMs: 3000 }).then(
-          () => undefined,
-          (e: EtcdError) => e,
-        );
-        if (outcome === undefined) break;
-        expect([Code.Unavailable, Code.DeadlineExceeded]).toContain(outcome.code);
-        failures.push(outcome.kind);
-        await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      expect(failures[0]).toBe("unavailable");
-      expect(await etcd.etcdctl(["get", "ep/k", "--print-value-only"], { endpoints: etcd.endpoints.slice(1) })).toBe("2\n");
-    } finally {
-      c.close();
-      await first.start();
-      await etcd.cluster.waitHealthy();
-    }
   });
 });
 

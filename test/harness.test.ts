@@ -1,6 +1,8 @@
+import { X509Certificate, createPrivateKey } from "node:crypto";
 import * as fs from "node:fs";
+import * as https from "node:https";
 import { describe, expect, it } from "vitest";
-import { etcdctl, isHealthy, metricValue, startCluster, useEtcd } from "./harness/etcd.js";
+import { etcdctl, fetchMetrics, isHealthy, metricValue, startCluster, useEtcd } from "./harness/etcd.js";
 
 function pidAlive(pid: number): boolean {
   try {
@@ -48,6 +50,8 @@ describe("single member", () => {
   it("is healthy with one client endpoint", async () => {
     expect(etcd.endpoints).toHaveLength(1);
     expect(etcd.endpoint).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(etcd.tls).toBeUndefined();
+    expect(etcd.member(0).args.some((a) => a.includes("cert"))).toBe(false);
     expect(await isHealthy(etcd.endpoint)).toBe(true);
     expect(etcd.member(0).running).toBe(true);
     expect(fs.existsSync(etcd.member(0).dataDir)).toBe(true);
@@ -164,7 +168,131 @@ describe("three members", () => {
   });
 });
 
+/** GET `url` over HTTPS with only the given TLS options (no launcher defaults); resolves with the status. */
+function httpsGet(url: string, options: https.RequestOptions): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { agent: false, timeout: 10000, ...options }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+  });
+}
+
+describe("TLS single member with --client-cert-auth", () => {
+  const etcd = useEtcd({ tls: { clientCertAuth: true } });
+
+  it("serves clients on https with a generated CA, server and client certificate", async () => {
+    expect(etcd.endpoint).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    expect(etcd.endpoints).toEqual([etcd.endpoint]);
+    const tls = etcd.tls!;
+    expect(tls).toBeDefined();
+    expect(tls.clientCertAuth).toBe(true);
+    expect(etcd.cluster.tls).toBe(tls);
+    expect(etcd.member(0).tls).toBe(tls);
+    expect(fs.readFileSync(tls.caFile, "utf8")).toBe(tls.ca);
+    expect(fs.readFileSync(tls.certFile, "utf8")).toBe(tls.cert);
+    expect(fs.readFileSync(tls.keyFile, "utf8")).toBe(tls.key);
+    expect(tls.caFile.startsWith(etcd.cluster.dataDirRoot)).toBe(true);
+    const ca = new X509Certificate(tls.ca);
+    const client = new X509Certificate(tls.cert);
+    expect(ca.subject).toBe("CN=etcd-connect test CA");
+    expect(ca.ca).toBe(true);
+    expect(client.subject).toBe("CN=etcd-connect-test-client");
+    expect(client.checkIssued(ca) && client.verify(ca.publicKey)).toBe(true);
+    expect(client.checkPrivateKey(createPrivateKey(tls.key))).toBe(true);
+    const args = etcd.member(0).args;
+    expect(args).toContain("--client-cert-auth");
+    expect(args[args.indexOf("--trusted-ca-file") + 1]).toBe(tls.caFile);
+    expect(args[args.indexOf("--listen-peer-urls") + 1]).toMatch(/^http:\/\//);
+    // isHealthy finds the credentials of a launcher-started member from its URL, or takes them explicitly.
+    expect(await isHealthy(etcd.endpoint)).toBe(true);
+    expect(await isHealthy(etcd.endpoint, 5000, tls)).toBe(true);
+    expect(await isHealthy(etcd.endpoint, 5000, { ca: tls.ca })).toBe(false);
+  });
+
+  it("round-trips a key with etcdctl through the handle and the plain function", async () => {
+    expect((await etcd.etcdctl(["put", "tls-greeting", "hello"])).trim()).toBe("OK");
+    expect(await etcd.etcdctl(["get", "tls-greeting", "--print-value-only"])).toBe("hello\n");
+    expect(await etcdctl(etcd.endpoints, ["get", "tls-greeting", "--print-value-only"])).toBe("hello\n");
+    await etcd.etcdctl(["txn"], { input: 'value("tls-greeting") = "hello"\n\nput tls-greeting bye\n\n\n' });
+    expect(await etcd.etcdctl(["get", "tls-greeting", "--print-value-only"])).toBe("bye\n");
+    // Without a client certificate etcd refuses etcdctl too.
+    await expect(
+      etcd.etcdctl(["get", "tls-greeting", "--command-timeout=2s"], { tls: { caFile: etcd.tls!.caFile }, timeoutMs: 10000 }),
+    ).rejects.toThrow(/etcdctl/);
+  });
+
+  it("serves /metrics on the https client URL", async () => {
+    const text = await etcd.metrics();
+    expect(metricValue(text, "etcd_server_has_leader")).toBe(1);
+    expect(await etcd.metric("etcd_server_is_leader")).toBe(1);
+    expect(metricValue(await fetchMetrics(etcd.endpoint), "etcd_server_has_leader")).toBe(1);
+  });
+
+  it("refuses an https request without a client certificate", async () => {
+    const tls = etcd.tls!;
+    expect(await httpsGet(`${etcd.endpoint}/health`, { ca: tls.ca, cert: tls.cert, key: tls.key })).toBe(200);
+    // TLS 1.3: the client's handshake completes, then etcd sends a bad_certificate alert and closes.
+    // (A reset instead of the alert is tolerated; etcd's log shows why it refused.)
+    const err: NodeJS.ErrnoException = await httpsGet(`${etcd.endpoint}/health`, { ca: tls.ca }).then(
+      (status) => new Error(`answered HTTP ${status}`),
+      (e: unknown) => e as NodeJS.ErrnoException,
+    );
+    expect(`${err.code} ${err.message}`).toMatch(/BAD_CERTIFICATE|CERTIFICATE_REQUIRED|bad certificate|ECONNRESET|socket hang up/i);
+    await expect
+      .poll(() => etcd.member(0).logTail(100000), { timeout: 10000 })
+      .toMatch(/rejected connection.*didn't provide a certificate/);
+    // Without the CA, Node refuses etcd's server certificate.
+    await expect(httpsGet(`${etcd.endpoint}/health`, {})).rejects.toThrow(/self.signed|unable to verify|certificate/i);
+  });
+
+  it("restarts a member with the same certificates", async () => {
+    const m = etcd.member(0);
+    const tls = etcd.tls!;
+    const url = m.clientUrl;
+    const oldPid = m.pid!;
+    await m.stop();
+    expect(m.running).toBe(false);
+    expect(await isHealthy(url, 500)).toBe(false);
+    await m.start();
+    expect(m.pid).not.toBe(oldPid);
+    expect(m.clientUrl).toBe(url);
+    expect(etcd.tls).toBe(tls);
+    expect(fs.readFileSync(tls.caFile, "utf8")).toBe(tls.ca);
+    expect(fs.readFileSync(tls.certFile, "utf8")).toBe(tls.cert);
+    expect(await isHealthy(url)).toBe(true);
+    expect(await etcd.etcdctl(["get", "tls-greeting", "--print-value-only"])).toBe("bye\n");
+    expect(await etcd.metric("etcd_server_has_leader")).toBe(1);
+  });
+});
+
 describe("startCluster", () => {
+  it("serves TLS without --client-cert-auth, and removes its certificates from a given dataDirRoot", async () => {
+    const root = fs.mkdtempSync("/tmp/etcd-harness-test-");
+    fs.writeFileSync(`${root}/keep.txt`, "x");
+    const c = await startCluster({ dataDirRoot: root, tls: {} });
+    try {
+      const tls = c.tls!;
+      expect(tls.clientCertAuth).toBe(false);
+      expect(c.member(0).args).not.toContain("--client-cert-auth");
+      // etcd 3.4 would require client certificates with --trusted-ca-file alone.
+      expect(c.member(0).args).not.toContain("--trusted-ca-file");
+      expect(c.endpoints[0]).toMatch(/^https:\/\//);
+      expect(tls.caFile.startsWith(root)).toBe(true);
+      expect(await isHealthy(c.member(0).clientUrl, 5000, { ca: tls.ca })).toBe(true);
+      expect(await httpsGet(`${c.member(0).clientUrl}/health`, { ca: tls.ca })).toBe(200);
+      expect((await c.etcdctl(["put", "k", "v"])).trim()).toBe("OK");
+      expect(await c.etcdctl(["get", "k", "--print-value-only"], { tls: { caFile: tls.caFile } })).toBe("v\n");
+    } finally {
+      await c.stop();
+    }
+    expect(fs.readdirSync(root)).toEqual(["keep.txt"]);
+    fs.rmSync(root, { recursive: true });
+  });
+
   it("uses a given dataDirRoot, passes extraArgs, and cleans up", async () => {
     const root = fs.mkdtempSync("/tmp/etcd-harness-test-");
     fs.writeFileSync(`${root}/keep.txt`, "x");

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import { Lease as LeaseService, type LeaseKeepAliveResponse as LeaseKeepAliveResponseMessage } from "../../gen/etcdserverpb/rpc_pb.js";
+import { requireLeaderHeaders } from "../call.js";
 import type { ClientContext } from "../context.js";
 import { EtcdError, invalid } from "../errors.js";
 import { type Int64, toInt64 } from "../int64.js";
@@ -24,7 +25,7 @@ export const MAX_LEASE_TTL = 9_000_000_000;
 const FIRST_KEEPALIVE_TIMEOUT_MS = 5000;
 
 /** Keepalives only go through members that have a leader, so a partitioned member cannot swallow them. */
-const requireLeaderHeader: HeadersInit = { hasleader: "true" };
+const requireLeaderHeader = requireLeaderHeaders;
 
 /** Options of `lease.grant()`. */
 export interface LeaseGrantOptions {

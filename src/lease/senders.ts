@@ -40,13 +40,19 @@ export function createStreamSender(
       const queue = createRequestQueue<KeepAliveRequest>();
       abort = controller;
       requests = queue;
+      let failure: unknown;
+      let first = true;
       try {
         for await (const r of open(queue, controller.signal)) {
-          backoff.reset();
+          if (first) {
+            first = false;
+            backoff.reset();
+            transport.succeeded(endpoint);
+          }
           events.renewed(r);
         }
-      } catch {
-        // Reconnect below, unless stopped.
+      } catch (err) {
+        failure = err; // reconnect below, unless stopped
       } finally {
         queue.end();
         requests = undefined;
@@ -55,7 +61,7 @@ export function createStreamSender(
       events.broken();
       // Aborted by idle() and wanted again right away: not the endpoint's fault.
       if (controller.signal.aborted) continue;
-      transport.failed(endpoint);
+      transport.failed(endpoint, failure);
       await sleep(backoff.next());
     }
     running = false;
@@ -90,11 +96,12 @@ export function createCallSender(events: RenewalEvents, transport: EndpointTrans
       void (async () => {
         try {
           for await (const r of callHalfDuplex(transport, Lease.method.leaseKeepAlive, { ID: id }, controller.signal, headers, HALF_DUPLEX_CALL_TIMEOUT_MS)) {
+            transport.succeeded(endpoint);
             events.renewed(r);
             break;
           }
-        } catch {
-          if (!controller.signal.aborted) transport.failed(endpoint);
+        } catch (err) {
+          if (!controller.signal.aborted) transport.failed(endpoint, err);
         } finally {
           controller.abort(); // Connect's iterators ignore break: end the call explicitly
           calls.delete(controller);

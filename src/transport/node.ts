@@ -3,11 +3,27 @@ import type { TransportFactoryOptions } from "../options.js";
 import type { EtcdTransport } from "./etcd-transport.js";
 
 /**
- * The Node default: Connect's HTTP/2 gRPC transport with one HTTP/2 session
- * for the endpoint, shared by every call, closed by `close()`.
+ * The Node default (also Deno and Bun): Connect's HTTP/2 gRPC transport with
+ * one HTTP/2 session for the endpoint, shared by every call, closed by
+ * `close()`. PINGs run only while calls are open (etcd answers pings on idle
+ * connections with GOAWAY too_many_pings).
  */
 export function createNodeTransport(endpoint: string, options: TransportFactoryOptions): EtcdTransport {
-  const sessionManager = new Http2SessionManager(endpoint);
+  const tls = options.tls;
+  const sessionManager = new Http2SessionManager(
+    endpoint,
+    options.keepAliveTimeMs > 0
+      ? { pingIntervalMs: options.keepAliveTimeMs, pingTimeoutMs: options.keepAliveTimeoutMs, pingIdleConnection: false }
+      : {},
+    tls === undefined
+      ? undefined
+      : {
+          ...(tls.ca === undefined ? {} : { ca: pem(tls.ca) }),
+          ...(tls.cert === undefined ? {} : { cert: pem(tls.cert) }),
+          ...(tls.key === undefined ? {} : { key: pem(tls.key) }),
+          ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
+        },
+  );
   const transport = createGrpcTransport({
     baseUrl: endpoint,
     sessionManager,
@@ -20,4 +36,8 @@ export function createNodeTransport(endpoint: string, options: TransportFactoryO
     stream: transport.stream.bind(transport),
     close: () => sessionManager.abort(),
   };
+}
+
+function pem(value: string | Uint8Array): string {
+  return typeof value === "string" ? value : new TextDecoder().decode(value);
 }

@@ -17,8 +17,11 @@ export interface DuplexStreamDeps {
   /** The endpoint the next call goes to. */
   current(): string;
   /** Reports a broken stream so the next attempt may use another endpoint. */
-  failed(endpoint: string): void;
+  failed(endpoint: string, error: unknown): void;
+  /** Reports a working stream. */
+  succeeded(endpoint: string): void;
   requireLeader: boolean;
+  canReauthenticate: boolean;
   /** The stream has no watchers left and stopped. */
   onIdle(): void;
 }
@@ -161,9 +164,14 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
       }
       sendNextCreate();
       let failure: EtcdError;
+      let first = true;
       try {
         for await (const r of deps.open(queue, controller.signal)) {
-          backoff.reset();
+          if (first) {
+            first = false;
+            backoff.reset();
+            deps.succeeded(endpoint);
+          }
           handle(r);
         }
         failure = new EtcdError("unavailable", Code.Unavailable, "the watch stream ended without a status");
@@ -174,13 +182,13 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
         if (requests === queue) requests = undefined;
       }
       if (live.size === 0) break;
-      if (endsWatch(failure, deps.requireLeader)) {
+      if (endsWatch(failure, deps.requireLeader, deps.canReauthenticate)) {
         for (const reg of [...regs]) reg.sink.fail(failure);
         stop();
         break;
       }
       for (const reg of regs) reg.sink.setState({ state: "reconnecting", endpoint, error: failure });
-      deps.failed(endpoint);
+      deps.failed(endpoint, failure);
       await sleep(backoff.next());
     }
     running = false;

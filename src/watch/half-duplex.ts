@@ -11,8 +11,10 @@ export interface HalfDuplexDeps {
   /** Runs one server-streaming Watch call that sends just this create request. */
   open(create: WatchCreateRequest, signal: AbortSignal): AsyncIterable<WatchResponseMessage>;
   current(): string;
-  failed(endpoint: string): void;
+  failed(endpoint: string, error: unknown): void;
+  succeeded(endpoint: string): void;
   requireLeader: boolean;
+  canReauthenticate: boolean;
 }
 
 /**
@@ -43,7 +45,10 @@ export function startHalfDuplexWatch(reg: Registration, deps: HalfDuplexDeps): W
       try {
         for await (const r of deps.open(reg.createRequest(), controller.signal)) {
           backoff.reset();
-          if (r.created && !r.canceled) reg.sink.setState({ state: "watching", endpoint });
+          if (r.created && !r.canceled) {
+            deps.succeeded(endpoint);
+            reg.sink.setState({ state: "watching", endpoint });
+          }
           if (!reg.handle(r)) return;
         }
         failure = new EtcdError("unavailable", Code.Unavailable, "the watch call ended without a status");
@@ -55,12 +60,12 @@ export function startHalfDuplexWatch(reg: Registration, deps: HalfDuplexDeps): W
       }
       if (reg.closed) return;
       if (controller.signal.aborted) continue; // paused for a slow consumer
-      if (endsWatch(failure, deps.requireLeader)) {
+      if (endsWatch(failure, deps.requireLeader, deps.canReauthenticate)) {
         reg.sink.fail(failure);
         return;
       }
       reg.sink.setState({ state: "reconnecting", endpoint, error: failure });
-      deps.failed(endpoint);
+      deps.failed(endpoint, failure);
       await sleep(backoff.next());
     }
   }

@@ -9,6 +9,7 @@ import type { ClientContext } from "../context.js";
 import { invalid } from "../errors.js";
 import { toInt64 } from "../int64.js";
 import { resolveRange } from "../range.js";
+import { requireLeaderHeaders as requireLeaderHeader } from "../call.js";
 import { callHalfDuplex } from "../transport/half-duplex.js";
 import { type DuplexWatchStream, createDuplexWatchStream } from "./duplex-stream.js";
 import { startHalfDuplexWatch } from "./half-duplex.js";
@@ -19,8 +20,6 @@ import { createWatcher } from "./watcher.js";
 /** Default of `WatchOptions.bufferSize`. */
 const DEFAULT_BUFFER_SIZE = 10000;
 
-/** etcd's metadata that makes a member refuse work while it has no leader. */
-const requireLeaderHeader: HeadersInit = { hasleader: "true" };
 
 /** The watch entry point of a client (Go's `clientv3.Watcher`). */
 export type WatchFn = (key: Bytes, options?: WatchOptions) => Watcher;
@@ -45,8 +44,10 @@ export function createWatch(ctx: ClientContext): WatchFn {
       const created = createDuplexWatchStream({
         open: (requests, signal) => ctx.services.watch.watch(requests, { signal, headers }),
         current: () => ctx.transport.current,
-        failed: (endpoint) => ctx.transport.failed(endpoint),
+        failed: (endpoint, error) => ctx.transport.failed(endpoint, error),
+        succeeded: (endpoint) => ctx.transport.succeeded(endpoint),
         requireLeader,
+        canReauthenticate: ctx.canReauthenticate,
         onIdle: () => {
           if (streams.get(key) === created) streams.delete(key);
         },
@@ -82,7 +83,7 @@ export function createWatch(ctx: ClientContext): WatchFn {
       prevKv: options.prevKv === true,
       fragment: options.fragment === true,
     });
-    const requireLeader = options.requireLeader === true;
+    const requireLeader = options.requireLeader ?? ctx.requireLeader;
 
     let self: Watcher | undefined;
     const { watcher, sink, bind } = createWatcher(bufferSize, options.signal, (change) => {
@@ -100,8 +101,10 @@ export function createWatch(ctx: ClientContext): WatchFn {
           open: (createRequest, signal) =>
             callHalfDuplex(ctx.transport, Watch.method.watch, { requestUnion: { case: "createRequest", value: createRequest } }, signal, headers),
           current: () => ctx.transport.current,
-          failed: (endpoint) => ctx.transport.failed(endpoint),
+          failed: (endpoint, error) => ctx.transport.failed(endpoint, error),
+          succeeded: (endpoint) => ctx.transport.succeeded(endpoint),
           requireLeader,
+          canReauthenticate: ctx.canReauthenticate,
         }),
       );
     } else {

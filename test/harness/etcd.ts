@@ -2,6 +2,7 @@
 //
 //   const etcd = useEtcd({ size: 3 });   // at the top level of a file or describe
 //   it("...", async () => { await etcd.etcdctl(["put", "k", "v"]); etcd.endpoints; });
+//   const secure = useEtcd({ tls: { clientCertAuth: true } });  // https://, secure.tls = { ca, cert, key, ...File }
 //
 // useEtcd registers beforeAll (start) and afterAll (stop). afterAll runs even
 // when tests fail; if the worker dies, the launcher's exit handler and
@@ -18,22 +19,34 @@ import {
   startCluster,
   tailFile,
 } from "../../scripts/etcd-cluster.mjs";
-import type { EtcdctlOptions, StartClusterOptions } from "../../scripts/etcd-cluster.mjs";
+import type {
+  ClusterTls,
+  ClusterTlsOptions,
+  EtcdctlOptions,
+  EtcdctlTlsOptions,
+  HttpsClientOptions,
+  StartClusterOptions,
+} from "../../scripts/etcd-cluster.mjs";
 
 export { Cluster, Member, etcdctl, fetchMetrics, isHealthy, metricValue, pickFreePorts, startCluster, tailFile };
-export type { EtcdctlOptions, StartClusterOptions };
+export type { ClusterTls, ClusterTlsOptions, EtcdctlOptions, EtcdctlTlsOptions, HttpsClientOptions, StartClusterOptions };
 
 export interface EtcdHandle {
   /** The running cluster; throws outside beforeAll..afterAll. */
   readonly cluster: Cluster;
-  /** Client URLs of all members. */
+  /** Client URLs of all members (`https://` when started with `tls`). */
   readonly endpoints: string[];
   /** Client URL of the first member. */
   readonly endpoint: string;
   readonly members: Member[];
   /** Member by index (throws if out of range). */
   member(i: number): Member;
-  /** etcdctl against all endpoints (or pass `endpoints` to target some). */
+  /** Client TLS material (CA, client cert and key: files and PEM) when started with `tls`, else undefined. */
+  readonly tls: ClusterTls | undefined;
+  /**
+   * etcdctl against all endpoints (or pass `endpoints` to target some). With a TLS cluster, gets `--cacert`,
+   * `--cert` and `--key` from the cluster unless `tls` is given.
+   */
   etcdctl(args: string[], options?: EtcdctlOptions & { endpoints?: string | string[] }): Promise<string>;
   /** /metrics text of member `i` (default 0). */
   metrics(i?: number): Promise<string>;
@@ -77,15 +90,19 @@ export function useEtcd(options: StartClusterOptions = {}): EtcdHandle {
     member(i) {
       return cluster().member(i);
     },
+    get tls() {
+      return cluster().tls;
+    },
     etcdctl(args, opts = {}) {
-      const { endpoints, ...rest } = opts;
-      return etcdctl(endpoints ?? cluster().endpoints, args, rest);
+      return cluster().etcdctl(args, opts);
     },
     metrics(i = 0) {
-      return fetchMetrics(cluster().member(i).clientUrl);
+      const c = cluster();
+      return fetchMetrics(c.member(i).clientUrl, undefined, c.tls);
     },
     async metric(name, labels, i = 0) {
-      return metricValue(await fetchMetrics(cluster().member(i).clientUrl), name, labels);
+      const c = cluster();
+      return metricValue(await fetchMetrics(c.member(i).clientUrl, undefined, c.tls), name, labels);
     },
   };
 }

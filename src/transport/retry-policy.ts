@@ -1,0 +1,81 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+
+/**
+ * Go clientv3's `retry.go`: RPCs that may run twice without harm, retried on
+ * `Unavailable` on the next endpoint. Every other unary RPC (Put,
+ * DeleteRange, Txn, Compact, member and auth mutations, Defragment, ...) is
+ * retried only when the request provably never reached a server.
+ */
+const repeatable = new Set([
+  "etcdserverpb.KV/Range",
+  "etcdserverpb.Lease/LeaseGrant",
+  "etcdserverpb.Lease/LeaseRevoke",
+  "etcdserverpb.Lease/LeaseTimeToLive",
+  "etcdserverpb.Lease/LeaseLeases",
+  "etcdserverpb.Cluster/MemberList",
+  "etcdserverpb.Maintenance/Alarm",
+  "etcdserverpb.Maintenance/Status",
+  "etcdserverpb.Maintenance/Hash",
+  "etcdserverpb.Maintenance/HashKV",
+  "etcdserverpb.Maintenance/Snapshot",
+  "etcdserverpb.Maintenance/MoveLeader",
+  "etcdserverpb.Auth/Authenticate",
+  "etcdserverpb.Auth/AuthStatus",
+  "etcdserverpb.Auth/UserGet",
+  "etcdserverpb.Auth/UserList",
+  "etcdserverpb.Auth/RoleGet",
+  "etcdserverpb.Auth/RoleList",
+]);
+
+/** Whether `method` (`"etcdserverpb.KV/Range"`) is safe to run more than once. */
+export function isRepeatable(method: string): boolean {
+  return repeatable.has(method);
+}
+
+/** Socket errors that happen before a request is written: nothing reached a server. */
+const neverSentCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL"]);
+
+/** Whether the call failed before its request could reach any server (connection refused, no route). */
+export function neverSent(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === "string" && neverSentCodes.has(code)) return true;
+    if (e instanceof ConnectError && /\b(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)\b/.test(e.rawMessage)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/**
+ * Whether a failure means "this endpoint cannot serve now": `Unavailable`
+ * (connection trouble, and etcd's no-leader, leader-changed, timeout, server
+ * stopped), or a connection lost mid-call, which Connect reports as
+ * `Aborted` or `Canceled` although the caller canceled nothing.
+ */
+export function isUnavailable(err: unknown, callerAborted: boolean): boolean {
+  if (!(err instanceof ConnectError)) return false;
+  if (err.code === Code.Unavailable) return true;
+  return !callerAborted && (err.code === Code.Aborted || err.code === Code.Canceled);
+}
+
+/** What to do with a failed unary call. */
+export interface RetryQuestion {
+  /** `"etcdserverpb.KV/Put"` */
+  method: string;
+  error: unknown;
+  /** The caller opted in to retrying this call (`{ retry: true }`). */
+  retryWrites: boolean;
+  /** The caller's signal aborted (or the client closed). */
+  callerAborted: boolean;
+}
+
+/**
+ * Whether to retry a failed unary call on the next endpoint: never after the
+ * caller's abort; always when nothing was sent; for repeatable RPCs (or an
+ * opted-in write) when the endpoint was unavailable.
+ */
+export function shouldRetry(q: RetryQuestion): boolean {
+  if (q.callerAborted) return false;
+  if (neverSent(q.error)) return true;
+  return isUnavailable(q.error, false) && (q.retryWrites || isRepeatable(q.method));
+}
