@@ -4,7 +4,7 @@
  * pick the default transport.
  */
 export type { Client } from "./client.js";
-export type { ClientOptions, CallOptions, TransportFactory, TransportFactoryOptions } from "./options.js";
+export type { ClientOptions, CallOptions, TlsOptions, TransportFactory, TransportFactoryOptions } from "./options.js";
 export { type Bytes, toBytes, text, prefixEnd } from "./bytes.js";
 export type { Int64 } from "./int64.js";
 export { EtcdError, type EtcdErrorKind, type EtcdErrorOptions } from "./errors.js";
@@ -38,6 +38,7 @@ export type {
 } from "./kv/responses.js";
 export type { Watcher, WatchOptions, WatchResponse, WatchEvent, WatchState, WatchStateChange } from "./watch/types.js";
 export type { EtcdTransport } from "./transport/etcd-transport.js";
+export type { EndpointState } from "./transport/endpoints.js";
 export type { Lease, LeaseGrantOptions, LeaseTimeToLiveOptions } from "./lease/lease.js";
 export type {
   LeaseKeepAlive,

@@ -143,6 +143,7 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
     maxCallSendMsgSize,
     requireLeader,
     canReauthenticate: tokens !== undefined,
+    forgetToken: (endpoint) => tokens?.forget(endpoint),
     call(callOptions, rpc) {
       if (closed) return Promise.reject(closedError());
       return runCall(callOptions, defaultTimeoutMs, requireLeader, rpc);
@@ -213,7 +214,10 @@ async function firstAnswering(transport: EndpointTransport, dialTimeoutMs: numbe
         return endpoint;
       } catch (err) {
         if (signal.aborted) throw err;
-        errors[i] = EtcdError.from(err).message;
+        const e = EtcdError.from(err);
+        // Refusals that waiting does not fix (wrong password, TLS) end the dial at once.
+        if (e.kind === "auth-failed" || /^TLS with /.test(e.rawMessage)) throw new FatalDialError(e);
+        errors[i] = e.message;
         // Back off like a dialer (100 ms doubling to 1 s), until the dial deadline.
         await sleep(Math.min(100 * 2 ** attempt, 1000), signal);
       }
@@ -222,11 +226,20 @@ async function firstAnswering(transport: EndpointTransport, dialTimeoutMs: numbe
 
   try {
     return await Promise.any(transport.endpoints.map((_, i) => probe(i)));
-  } catch {
+  } catch (err) {
+    const fatal = err instanceof AggregateError ? err.errors.find((e) => e instanceof FatalDialError) : undefined;
+    if (fatal) throw (fatal as FatalDialError).error;
     const detail = transport.endpoints.map((e, i) => `${e}: ${errors[i]}`).join("; ");
     throw new EtcdError("unavailable", Code.Unavailable, `no endpoint answered within ${dialTimeoutMs} ms (${detail})`);
   } finally {
     done.abort();
+  }
+}
+
+/** A dial failure that retrying would not fix. */
+class FatalDialError extends Error {
+  constructor(readonly error: EtcdError) {
+    super(error.message);
   }
 }
 

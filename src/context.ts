@@ -25,6 +25,8 @@ export interface ClientContext {
   readonly requireLeader: boolean;
   /** Whether the client has credentials, so a refused token can be replaced. */
   readonly canReauthenticate: boolean;
+  /** Drops the endpoint's auth token, so the next call or stream gets a new one. */
+  forgetToken(endpoint: string): void;
   /** Runs one RPC with the call options, the client's defaults and error mapping. */
   call<T>(options: CallOptions | undefined, rpc: (o: ConnectCallOptions | undefined) => Promise<T>): Promise<T>;
   /** Throws `closed` once the client is closed. */

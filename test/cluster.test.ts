@@ -1,4 +1,3 @@
-import type { Interceptor } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, EtcdError, connect } from "../src/index.js";
 import { useEtcd } from "./harness/etcd.js";
@@ -45,11 +44,8 @@ describe("cluster.memberList", () => {
 describe("no-leader", () => {
   it("maps a member without quorum to no-leader when the leader is required", async () => {
     const [keep, ...others] = etcd.members;
-    const requireLeader: Interceptor = (next) => (req) => {
-      req.header.set("hasleader", "true");
-      return next(req);
-    };
-    const c = await connect({ endpoints: [keep!.clientUrl], interceptors: [requireLeader] });
+    const c = await connect({ endpoints: [keep!.clientUrl], requireLeader: true });
+    const perCall = await connect({ endpoints: [keep!.clientUrl] });
     try {
       for (const m of others) await m.stop();
       // The remaining member notices the lost quorum after an election timeout.
@@ -59,8 +55,12 @@ describe("no-leader", () => {
           interval: 200,
         })
         .toBe("no-leader");
+      // The same per call, on a client without the default.
+      await expect(perCall.get("nl", { serializable: true, requireLeader: true, timeoutMs: 1000 })).rejects.toMatchObject({ kind: "no-leader" });
+      expect((await perCall.get("nl", { serializable: true, timeoutMs: 1000 })).count).toBe(0n);
     } finally {
       c.close();
+      perCall.close();
       for (const m of others) await m.start();
       for (const m of etcd.members) await m.waitHealthy();
     }

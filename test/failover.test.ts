@@ -51,3 +51,28 @@ describe("kill -9 the serving member", () => {
     expect(states.some((s) => s.state === "failing")).toBe(true);
   }, 120000);
 });
+
+describe("endpoints at runtime", () => {
+  it("syncs endpoints from the member list, and takes new ones with setEndpoints", async () => {
+    const c = createClient({ endpoints: [etcd.endpoints[0]!] });
+    try {
+      await c.sync();
+      expect([...c.endpoints].sort()).toEqual([...etcd.endpoints].sort());
+      c.setEndpoints([etcd.endpoints[2]!]);
+      expect(c.endpoints).toEqual([etcd.endpoints[2]]);
+      await c.put("rt/k", "via the third member");
+      expect(c.endpointStates()).toEqual([{ endpoint: etcd.endpoints[2], state: "ready" }]);
+    } finally {
+      c.close();
+    }
+  });
+
+  it("refreshes endpoints on its own with autoSyncIntervalMs", async () => {
+    const c = createClient({ endpoints: [etcd.endpoints[1]!], autoSyncIntervalMs: 300 });
+    try {
+      await expect.poll(() => c.endpoints.length, { timeout: 10000 }).toBe(3);
+    } finally {
+      c.close();
+    }
+  });
+});

@@ -18,6 +18,8 @@ export function needsNewToken(err: unknown): boolean {
 export interface TokenStore {
   /** The interceptor for one endpoint's transport: adds `token`, refreshes and retries unary calls once. */
   interceptor(endpoint: string, transport: () => Transport): Interceptor;
+  /** Forgets the endpoint's token: the next call gets a new one (before a stream reopens). */
+  forget(endpoint: string): void;
 }
 
 interface Entry {
@@ -61,6 +63,9 @@ export function createTokenStore(username: string, password: string): TokenStore
   }
 
   return {
+    forget(endpoint) {
+      if (tokens.get(endpoint)?.settled) tokens.delete(endpoint);
+    },
     interceptor(endpoint, transport) {
       return (next) => async (req) => {
         if (req.service.typeName === "etcdserverpb.Auth" && req.method.name === "Authenticate") return next(req);

@@ -216,6 +216,8 @@ export function createEndpointTransport(
         } catch (err) {
           const callerAborted = signal?.aborted === true || closed.signal.aborted;
           if (isTlsError(err)) throw tlsError(slot.url, err);
+          // The deadline ran out during a retry: the earlier failure says why.
+          if (lastError !== undefined && deadline !== undefined && Date.now() >= deadline) throw lastError;
           const lost = !callerAborted && isConnectionFailure(err);
           if (lost) markFailed(slot, err);
           else if (!callerAborted && isUnavailable(err, false)) rotateFrom(slot); // etcd's own no-leader, timeout, ...

@@ -4,7 +4,7 @@ import type { WatchRequestSchema, WatchResponse as WatchResponseMessage } from "
 import { EtcdError } from "../errors.js";
 import { createBackoff, sleep } from "../util/backoff.js";
 import { type RequestQueue, createRequestQueue } from "../util/request-queue.js";
-import type { Registration } from "./registration.js";
+import { type Registration, refusedForToken } from "./registration.js";
 import { endsWatch } from "./stream-errors.js";
 import type { WatchControl } from "./watcher.js";
 
@@ -22,6 +22,8 @@ export interface DuplexStreamDeps {
   succeeded(endpoint: string): void;
   requireLeader: boolean;
   canReauthenticate: boolean;
+  /** Drops the endpoint's auth token before the stream reopens. */
+  forgetToken(endpoint: string): void;
   /** The stream has no watchers left and stopped. */
   onIdle(): void;
 }
@@ -52,6 +54,8 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
   let requests: RequestQueue<WatchRequest> | undefined;
   let abort: AbortController | undefined;
   let running = false;
+  /** The current call was ended on purpose, to reopen at once (with a new token). */
+  let reopening = false;
   const backoff = createBackoff();
 
   function sendNextCreate(): void {
@@ -101,6 +105,14 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
       creating = undefined;
       if (reg === undefined) {
         if (id !== -1n && !r.canceled) sendCancel(id);
+      } else if (refusedForToken(r) && deps.canReauthenticate && !reg.authRetried) {
+        // The stream's token went stale (member restarted, token expired):
+        // reopen with a new one and re-create every watch, this one once.
+        reg.authRetried = true;
+        pending.add(reg);
+        reopening = true;
+        abort?.abort();
+        return;
       } else if (r.canceled || id === -1n) {
         reg.handle(r); // a refused create: terminal for that watch
         remove(reg);
@@ -182,6 +194,11 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
         if (requests === queue) requests = undefined;
       }
       if (live.size === 0) break;
+      if (deps.canReauthenticate) deps.forgetToken(endpoint); // reopen with a fresh token
+      if (reopening) {
+        reopening = false;
+        continue;
+      }
       if (endsWatch(failure, deps.requireLeader, deps.canReauthenticate)) {
         for (const reg of [...regs]) reg.sink.fail(failure);
         stop();

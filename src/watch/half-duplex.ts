@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import type { WatchResponse as WatchResponseMessage, WatchCreateRequest } from "../../gen/etcdserverpb/rpc_pb.js";
 import { EtcdError } from "../errors.js";
 import { createBackoff, sleep } from "../util/backoff.js";
-import type { Registration } from "./registration.js";
+import { type Registration, refusedForToken } from "./registration.js";
 import { endsWatch } from "./stream-errors.js";
 import type { WatchControl } from "./watcher.js";
 
@@ -15,6 +15,7 @@ export interface HalfDuplexDeps {
   succeeded(endpoint: string): void;
   requireLeader: boolean;
   canReauthenticate: boolean;
+  forgetToken(endpoint: string): void;
 }
 
 /**
@@ -27,6 +28,8 @@ export interface HalfDuplexDeps {
 export function startHalfDuplexWatch(reg: Registration, deps: HalfDuplexDeps): WatchControl {
   const backoff = createBackoff();
   let call: AbortController | undefined;
+  /** The current call was ended to pause for a slow consumer, not by a failure. */
+  let pausedCall = false;
   let wake: (() => void) | undefined;
 
   const stopCall = () => call?.abort();
@@ -42,8 +45,14 @@ export function startHalfDuplexWatch(reg: Registration, deps: HalfDuplexDeps): W
       const controller = new AbortController();
       call = controller;
       let failure: EtcdError;
+      let refused = false;
       try {
         for await (const r of deps.open(reg.createRequest(), controller.signal)) {
+          if (refusedForToken(r) && deps.canReauthenticate && !reg.authRetried) {
+            reg.authRetried = true; // the token went stale: once more with a new one
+            refused = true;
+            break;
+          }
           backoff.reset();
           if (r.created && !r.canceled) {
             deps.succeeded(endpoint);
@@ -56,10 +65,16 @@ export function startHalfDuplexWatch(reg: Registration, deps: HalfDuplexDeps): W
         failure = EtcdError.from(err);
       } finally {
         call = undefined;
+        controller.abort(); // Connect's iterators ignore break: end the call
         reg.unbind();
       }
       if (reg.closed) return;
-      if (controller.signal.aborted) continue; // paused for a slow consumer
+      if (deps.canReauthenticate) deps.forgetToken(endpoint);
+      if (refused) continue;
+      if (pausedCall) {
+        pausedCall = false; // paused for a slow consumer: wait for resume() at the top
+        continue;
+      }
       if (endsWatch(failure, deps.requireLeader, deps.canReauthenticate)) {
         reg.sink.fail(failure);
         return;
@@ -74,6 +89,7 @@ export function startHalfDuplexWatch(reg: Registration, deps: HalfDuplexDeps): W
   return {
     pause() {
       reg.wantActive = false;
+      if (call) pausedCall = true;
       stopCall();
     },
     resume() {

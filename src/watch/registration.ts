@@ -6,6 +6,7 @@ import {
   type WatchResponse as WatchResponseMessage,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import { type Event, Event_EventType } from "../../gen/mvccpb/kv_pb.js";
+import { needsNewToken } from "../auth/tokens.js";
 import { EtcdError } from "../errors.js";
 import { header } from "../kv/responses.js";
 import type { WatchEvent, WatchResponse } from "./types.js";
@@ -26,6 +27,8 @@ export class Registration {
   canceling = false;
   /** False while paused for a slow consumer, or closed. */
   wantActive = true;
+  /** A create refused for its token was already retried with a new one. */
+  authRetried = false;
   private notifiedCreated = false;
   private fragments: Event[] | undefined = undefined;
 
@@ -57,6 +60,7 @@ export class Registration {
       return false;
     }
     if (r.created) {
+      this.authRetried = false;
       // A watch from "now" resumes at its created revision (Go's rule): a
       // disconnect before the first event must not lose that event.
       if (this.nextRev === 0n) this.nextRev = header(r.header).revision;
@@ -114,6 +118,14 @@ function event(e: Event): WatchEvent {
 
 function response(r: WatchResponseMessage, events: WatchEvent[], progressNotify: boolean, created: boolean): WatchResponse {
   return { header: header(r.header), events, compactRevision: r.compactRevision, progressNotify, created };
+}
+
+/**
+ * Whether etcd refused a watch create because of its token (etcd 3.4 reports
+ * a stale or expired token as a create canceled with "invalid auth token").
+ */
+export function refusedForToken(r: WatchResponseMessage): boolean {
+  return r.created && r.canceled && r.cancelReason !== "" && needsNewToken(EtcdError.fromMessage(r.cancelReason));
 }
 
 /** The terminal error for a watch etcd canceled. */

@@ -48,6 +48,7 @@ export function createWatch(ctx: ClientContext): WatchFn {
         succeeded: (endpoint) => ctx.transport.succeeded(endpoint),
         requireLeader,
         canReauthenticate: ctx.canReauthenticate,
+        forgetToken: (endpoint) => ctx.forgetToken(endpoint),
         onIdle: () => {
           if (streams.get(key) === created) streams.delete(key);
         },
@@ -105,6 +106,7 @@ export function createWatch(ctx: ClientContext): WatchFn {
           succeeded: (endpoint) => ctx.transport.succeeded(endpoint),
           requireLeader,
           canReauthenticate: ctx.canReauthenticate,
+          forgetToken: (endpoint) => ctx.forgetToken(endpoint),
         }),
       );
     } else {
