@@ -170,12 +170,15 @@ export function createEndpointTransport(
     },
     endpoint(endpoint) {
       const slot = find(endpoint);
+      const tls = (err: unknown): never => {
+        throw isTlsError(err) ? tlsError(slot.url, err) : err;
+      };
       return {
         async unary(method, signal, timeoutMs, header, input, contextValues) {
-          return transportOf(slot).unary(method, signal, timeoutMs, header, input, contextValues);
+          return transportOf(slot).unary(method, signal, timeoutMs, header, input, contextValues).catch(tls);
         },
         async stream(method, signal, timeoutMs, header, input, contextValues) {
-          return transportOf(slot).stream(method, signal, timeoutMs, header, input, contextValues);
+          return transportOf(slot).stream(method, signal, timeoutMs, header, input, contextValues).catch(tls);
         },
       };
     },
