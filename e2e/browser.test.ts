@@ -173,6 +173,29 @@ describe("in Chromium, through the proxy", () => {
     }
   }, 30000);
 
+  it("also runs on connect-web's own gRPC-Web transport through the transport option", async () => {
+    const r = await page.evaluate(async (endpoint) => {
+      const g = globalThis as any;
+      const { connect, text } = g.etcd;
+      const transport = (url: string) => ({ ...g.connectWeb.createGrpcWebTransport({ baseUrl: url }), halfDuplex: true });
+      const c = await connect({ endpoints: [endpoint], transport });
+      try {
+        const w = c.watch("cw/k", { createdNotify: true });
+        const events: string[] = [];
+        for await (const r of w) {
+          if (r.created) await c.put("cw/k", "via connect-web");
+          for (const e of r.events) events.push(text(e.kv.value));
+          if (events.length > 0) break;
+        }
+        const missing = await c.get("cw/k", { revision: 999999n }).catch((e: any) => e.kind);
+        return { events, missing };
+      } finally {
+        c.close();
+      }
+    }, proxyUrl);
+    expect(r).toEqual({ events: ["via connect-web"], missing: "future-revision" });
+  });
+
   it("fails over to a second proxy when the first one stops", async () => {
     const first = createProxy({ endpoints: etcd.endpoints, allowOrigins: [site.origin], logLevel: "silent" });
     const second = createProxy({ endpoints: etcd.endpoints, allowOrigins: [site.origin], logLevel: "silent" });

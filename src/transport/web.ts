@@ -1,19 +1,21 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { createGrpcWebTransport } from "@connectrpc/connect-web";
+import { createGrpcWebTransport } from "./grpc-web.js";
 import type { TransportFactoryOptions } from "../options.js";
 import type { EtcdTransport } from "./etcd-transport.js";
 
 /**
- * The browser and worker default: gRPC-Web over `fetch` to an etcd-connect
- * proxy (or any gRPC-Web proxy in front of etcd). Marked half duplex: fetch
+ * The browser and worker default: gRPC-Web over `fetch` (binary, see
+ * grpc-web.ts) to an etcd-connect proxy, or any gRPC-Web proxy in front of
+ * etcd. connect-web's own `createGrpcWebTransport` works too, through the
+ * `transport` option (mark it `halfDuplex: true`). Marked half duplex: fetch
  * cannot stream a request body, so watches and keepalives use one
  * server-streaming call each.
  */
 export function createWebTransport(endpoint: string, options: TransportFactoryOptions): EtcdTransport {
   const transport = createGrpcWebTransport({
     baseUrl: endpoint,
-    // connect-web has no size limits of its own: the client checks request
-    // sizes before sending, and fetch bounds nothing on the way back.
+    // No size limits here: the client checks request sizes before sending,
+    // and fetch bounds nothing on the way back.
     interceptors: options.interceptors,
     fetch: fetchForGrpcWeb,
   });
