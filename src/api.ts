@@ -48,4 +48,24 @@ export type {
   LeaseTimeToLiveResponse,
   LeaseStatus,
 } from "./lease/types.js";
+export type { Maintenance } from "./maintenance/maintenance.js";
+export type {
+  StatusResponse,
+  Alarm,
+  AlarmKind,
+  HashResponse,
+  HashKVResponse,
+  EndpointStatus,
+  SnapshotOptions,
+} from "./maintenance/types.js";
+export type {
+  Auth,
+  Permission,
+  PermissionType,
+  PermissionGrant,
+  PermissionRevoke,
+  AuthStatusResponse,
+  UserAddOptions,
+} from "./auth/auth.js";
+export type { MemberAddResponse, MemberAddOptions } from "./cluster/cluster.js";
 export type { Cluster, Member, MemberListResponse, MemberListOptions } from "./cluster/cluster.js";

@@ -1,9 +1,10 @@
 import { Code, createClient as createServiceClient } from "@connectrpc/connect";
 import {
+  Auth as AuthService,
   Cluster as ClusterService,
   KV as KVService,
   Lease as LeaseService,
-  Maintenance,
+  Maintenance as MaintenanceService,
   Watch as WatchService,
 } from "../gen/etcdserverpb/rpc_pb.js";
 import type { Bytes } from "./bytes.js";
@@ -13,6 +14,9 @@ import type { ClientContext } from "./context.js";
 import { EtcdError } from "./errors.js";
 import { type KV, createKV } from "./kv/kv.js";
 import { type Lease, createLease } from "./lease/lease.js";
+import { type Auth, createAuth } from "./auth/auth.js";
+import { type Maintenance, createMaintenance, endpointStatus } from "./maintenance/maintenance.js";
+import type { EndpointStatus } from "./maintenance/types.js";
 import {
   type ClientOptions,
   type CallOptions,
@@ -36,6 +40,15 @@ export interface Client extends KV {
   readonly cluster: Cluster;
   /** Leases: grant, revoke, keep alive, inspect. */
   readonly lease: Lease;
+  /** Status, alarms, defragment, hashes, snapshots, leadership, downgrade. */
+  readonly maintenance: Maintenance;
+  /** Auth administration: users, roles, permissions, enable/disable. */
+  readonly auth: Auth;
+  /**
+   * Every configured endpoint's status, or the error it gave, side by side
+   * (`etcdctl endpoint status` and `endpoint health`), for dashboards.
+   */
+  endpointStatus(options?: CallOptions): Promise<EndpointStatus[]>;
   /** The current endpoints, in order (they change with `setEndpoints`, `sync` and `autoSyncIntervalMs`). */
   readonly endpoints: readonly string[];
   /**
@@ -135,9 +148,10 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
     services: {
       kv: createServiceClient(KVService, transport),
       cluster: createServiceClient(ClusterService, transport),
-      maintenance: createServiceClient(Maintenance, transport),
+      maintenance: createServiceClient(MaintenanceService, transport),
       watch: createServiceClient(WatchService, transport),
       lease: createServiceClient(LeaseService, transport),
+      auth: createServiceClient(AuthService, transport),
     },
     transport,
     maxCallSendMsgSize,
@@ -182,6 +196,9 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
     ...createKV(ctx),
     cluster,
     lease: createLease(ctx),
+    maintenance: createMaintenance(ctx),
+    auth: createAuth(ctx),
+    endpointStatus: (callOptions) => endpointStatus(ctx, callOptions),
     watch: createWatch(ctx),
     get endpoints() {
       return transport.endpoints;
@@ -206,7 +223,7 @@ async function firstAnswering(transport: EndpointTransport, dialTimeoutMs: numbe
 
   const probe = async (i: number): Promise<string> => {
     const endpoint = transport.endpoints[i]!;
-    const status = createServiceClient(Maintenance, transport.endpoint(endpoint));
+    const status = createServiceClient(MaintenanceService, transport.endpoint(endpoint));
     for (let attempt = 0; ; attempt++) {
       try {
         await status.status({}, { signal });

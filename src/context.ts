@@ -1,5 +1,5 @@
 import type { CallOptions as ConnectCallOptions, Client as ServiceClient } from "@connectrpc/connect";
-import type { Cluster, KV, Lease, Maintenance, Watch } from "../gen/etcdserverpb/rpc_pb.js";
+import type { Auth, Cluster, KV, Lease, Maintenance, Watch } from "../gen/etcdserverpb/rpc_pb.js";
 import type { CallOptions } from "./options.js";
 import type { EndpointTransport } from "./transport/endpoints.js";
 
@@ -10,6 +10,7 @@ export interface Services {
   readonly maintenance: ServiceClient<typeof Maintenance>;
   readonly watch: ServiceClient<typeof Watch>;
   readonly lease: ServiceClient<typeof Lease>;
+  readonly auth: ServiceClient<typeof Auth>;
 }
 
 /**

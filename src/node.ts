@@ -8,6 +8,7 @@ import { createNodeTransport } from "./transport/node.js";
 
 export * from "./api.js";
 export { createNodeTransport };
+export { saveSnapshot, type SaveSnapshotOptions } from "./maintenance/save-snapshot.js";
 
 /**
  * Creates a client and resolves once an endpoint answers; rejects with an

@@ -2,7 +2,6 @@ import type {
   DeleteRangeResponse,
   PutResponse as PutResponseMessage,
   RangeResponse,
-  ResponseHeader as ResponseHeaderMessage,
   ResponseOp,
   TxnResponse as TxnResponseMessage,
 } from "../../gen/etcdserverpb/rpc_pb.js";
@@ -84,7 +83,7 @@ export interface CompactResponse {
 }
 
 /** Response messages are returned as they are (no copies); this only checks the header etcd always sends. */
-export function header(h: ResponseHeaderMessage | undefined): ResponseHeader {
+export function header(h: ResponseHeader | undefined): ResponseHeader {
   if (h === undefined) throw new EtcdError("internal", Code.Internal, "etcd sent a response without a header");
   return h;
 }

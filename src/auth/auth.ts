@@ -1,0 +1,185 @@
+import { Code } from "@connectrpc/connect";
+import { Permission_Type, type Permission as PermissionMessage } from "../../gen/authpb/auth_pb.js";
+import { type Bytes, prefixEnd } from "../bytes.js";
+import type { ClientContext } from "../context.js";
+import { EtcdError, invalid } from "../errors.js";
+import { type ResponseHeader, header } from "../kv/responses.js";
+import type { CallOptions } from "../options.js";
+import { type RangeOptions, resolveRange } from "../range.js";
+
+/** What a permission allows. */
+export type PermissionType = "read" | "write" | "readwrite";
+
+/** A key range a role may read and/or write. */
+export interface Permission {
+  type: PermissionType;
+  key: Uint8Array;
+  /** Range end (exclusive); empty for a single key, `\0` for "from key on". */
+  end: Uint8Array;
+  /** Whether the range is exactly the keys starting with `key`. */
+  prefix: boolean;
+}
+
+/** A permission to grant: one key, or a range (`end`, `prefix` or `fromKey`). */
+export type PermissionGrant = RangeOptions & { key: Bytes; type: PermissionType };
+
+/** A permission to revoke: the same key and range it was granted with. */
+export type PermissionRevoke = RangeOptions & { key: Bytes };
+
+/** Result of `auth.status()`. */
+export interface AuthStatusResponse {
+  enabled: boolean;
+  /** Revision of the auth store (etcd 3.5+; 0 when the server cannot tell). */
+  authRevision: bigint;
+}
+
+/** Options of `auth.userAdd()`. */
+export interface UserAddOptions {
+  /** A user without a password, who authenticates with a client certificate. */
+  noPassword: true;
+}
+
+/** Auth administration (Go's `clientv3.Auth`). */
+export interface Auth {
+  /** Turns auth on (a `root` user with the `root` role must exist). */
+  enable(options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  disable(options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  /** Whether auth is on. */
+  status(options?: CallOptions): Promise<AuthStatusResponse>;
+  /** Gets a token (the client does this itself when given `username`/`password`). */
+  authenticate(name: string, password: string, options?: CallOptions): Promise<{ header: ResponseHeader; token: string }>;
+  userAdd(name: string, password: string | UserAddOptions, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  /** A user's roles. */
+  userGet(name: string, options?: CallOptions): Promise<{ header: ResponseHeader; roles: string[] }>;
+  userList(options?: CallOptions): Promise<string[]>;
+  userDelete(name: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  userChangePassword(name: string, password: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  userGrantRole(user: string, role: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  userRevokeRole(user: string, role: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  roleAdd(name: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  /** A role's permissions. */
+  roleGet(name: string, options?: CallOptions): Promise<{ header: ResponseHeader; permissions: Permission[] }>;
+  roleList(options?: CallOptions): Promise<string[]>;
+  roleDelete(name: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  roleGrantPermission(role: string, permission: PermissionGrant, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  roleRevokePermission(role: string, permission: PermissionRevoke, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+}
+
+const permTypes: Record<PermissionType, Permission_Type> = {
+  read: Permission_Type.READ,
+  write: Permission_Type.WRITE,
+  readwrite: Permission_Type.READWRITE,
+};
+const permNames: Record<number, PermissionType> = {
+  [Permission_Type.READ]: "read",
+  [Permission_Type.WRITE]: "write",
+  [Permission_Type.READWRITE]: "readwrite",
+};
+
+function user(name: string): string {
+  if (typeof name !== "string" || name === "") throw invalid("user-empty", "user name is empty");
+  return name;
+}
+function role(name: string): string {
+  if (typeof name !== "string" || name === "") throw invalid("role-empty", "role name is empty");
+  return name;
+}
+
+function permission(p: PermissionMessage): Permission {
+  const end = p.rangeEnd;
+  const isPrefix = end.length > 0 && !(end.length === 1 && end[0] === 0) && equal(prefixEnd(p.key), end);
+  return { type: permNames[p.permType] ?? "read", key: p.key, end, prefix: isPrefix };
+}
+
+function equal(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Builds the Auth facade. @internal */
+export function createAuth(ctx: ClientContext): Auth {
+  const svc = ctx.services.auth;
+  const done = (r: { header?: ResponseHeader }) => ({ header: header(r.header) });
+  return {
+    async enable(options) {
+      return done(await ctx.call(options, (c) => svc.authEnable({}, c)));
+    },
+    async disable(options) {
+      return done(await ctx.call(options, (c) => svc.authDisable({}, c)));
+    },
+    async status(options) {
+      try {
+        const r = await ctx.call(options, (c) => svc.authStatus({}, c));
+        return { enabled: r.enabled, authRevision: r.authRevision };
+      } catch (err) {
+        if (EtcdError.from(err).code !== Code.Unimplemented) throw err;
+        // etcd 3.4 has no AuthStatus. Ask with an empty user name, which
+        // changes nothing: "not enabled" or an authentication refusal tells.
+        const kind = await ctx.call(options, (c) => svc.authenticate({ name: "", password: "" }, c)).then(
+          () => "ok",
+          (e: unknown) => EtcdError.from(e).kind,
+        );
+        if (kind === "auth-not-enabled") return { enabled: false, authRevision: 0n };
+        if (kind === "auth-failed" || kind === "user-empty" || kind === "ok") return { enabled: true, authRevision: 0n };
+        throw err;
+      }
+    },
+    async authenticate(name, password, options) {
+      const r = await ctx.call(options, (c) => svc.authenticate({ name: user(name), password }, c));
+      return { header: header(r.header), token: r.token };
+    },
+    async userAdd(name, password, options) {
+      const request =
+        typeof password === "string"
+          ? { name: user(name), password }
+          : password?.noPassword === true
+            ? { name: user(name), options: { noPassword: true } }
+            : undefined;
+      if (request === undefined) throw new TypeError("userAdd takes a password or { noPassword: true }");
+      return done(await ctx.call(options, (c) => svc.userAdd(request, c)));
+    },
+    async userGet(name, options) {
+      const r = await ctx.call(options, (c) => svc.userGet({ name: user(name) }, c));
+      return { header: header(r.header), roles: r.roles };
+    },
+    async userList(options) {
+      return (await ctx.call(options, (c) => svc.userList({}, c))).users;
+    },
+    async userDelete(name, options) {
+      return done(await ctx.call(options, (c) => svc.userDelete({ name: user(name) }, c)));
+    },
+    async userChangePassword(name, password, options) {
+      return done(await ctx.call(options, (c) => svc.userChangePassword({ name: user(name), password }, c)));
+    },
+    async userGrantRole(u, r, options) {
+      return done(await ctx.call(options, (c) => svc.userGrantRole({ user: user(u), role: role(r) }, c)));
+    },
+    async userRevokeRole(u, r, options) {
+      return done(await ctx.call(options, (c) => svc.userRevokeRole({ name: user(u), role: role(r) }, c)));
+    },
+    async roleAdd(name, options) {
+      return done(await ctx.call(options, (c) => svc.roleAdd({ name: role(name) }, c)));
+    },
+    async roleGet(name, options) {
+      const r = await ctx.call(options, (c) => svc.roleGet({ role: role(name) }, c));
+      return { header: header(r.header), permissions: r.perm.map(permission) };
+    },
+    async roleList(options) {
+      return (await ctx.call(options, (c) => svc.roleList({}, c))).roles;
+    },
+    async roleDelete(name, options) {
+      return done(await ctx.call(options, (c) => svc.roleDelete({ role: role(name) }, c)));
+    },
+    async roleGrantPermission(name, grant, options) {
+      const permType = permTypes[grant?.type];
+      if (permType === undefined) throw new TypeError(`permission type must be read, write or readwrite, got ${String(grant?.type)}`);
+      const [key, rangeEnd] = resolveRange(grant.key, grant);
+      const request = { name: role(name), perm: { permType, key, rangeEnd } };
+      return done(await ctx.call(options, (c) => svc.roleGrantPermission(request, c)));
+    },
+    async roleRevokePermission(name, revoke, options) {
+      const [key, rangeEnd] = resolveRange(revoke.key, revoke);
+      const request = { role: role(name), key, rangeEnd };
+      return done(await ctx.call(options, (c) => svc.roleRevokePermission(request, c)));
+    },
+  };
+}

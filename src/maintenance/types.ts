@@ -1,0 +1,70 @@
+import type { EtcdError } from "../errors.js";
+import type { ResponseHeader } from "../kv/responses.js";
+
+/** A member's status (Go's `StatusResponse`); fields etcd 3.4 does not fill stay empty or 0. */
+export interface StatusResponse {
+  header: ResponseHeader;
+  /** The member's etcd version, e.g. "3.4.23". */
+  version: string;
+  /** Size of the backend database file in bytes. */
+  dbSize: bigint;
+  /** Bytes of the database in use (the rest is free space, reclaimed by defragment). */
+  dbSizeInUse: bigint;
+  /** Member ID of the current leader (0 when there is none). */
+  leader: bigint;
+  raftIndex: bigint;
+  raftTerm: bigint;
+  raftAppliedIndex: bigint;
+  /** Alarm and health messages of the member. */
+  errors: string[];
+  /** Whether the member is a learner. */
+  isLearner: boolean;
+  /** Storage version (etcd 3.6+; "" before). */
+  storageVersion: string;
+  /** The backend quota in bytes (etcd 3.6+; 0 before). */
+  dbSizeQuota: bigint;
+}
+
+/** An alarm's kind. */
+export type AlarmKind = "nospace" | "corrupt";
+
+/** A raised alarm. */
+export interface Alarm {
+  /** The member that raised it. */
+  memberId: bigint;
+  alarm: AlarmKind;
+}
+
+/** Result of `hash()`. */
+export interface HashResponse {
+  header: ResponseHeader;
+  /** Hash of the member's whole backend. */
+  hash: number;
+}
+
+/** Result of `hashKV()`. */
+export interface HashKVResponse {
+  header: ResponseHeader;
+  /** Hash of the key-value store up to the revision. */
+  hash: number;
+  compactRevision: bigint;
+  /** The revision the hash covers (etcd 3.6+; 0 before). */
+  hashRevision: bigint;
+}
+
+/** One configured endpoint's status, or why it has none (`etcdctl endpoint status/health`). */
+export interface EndpointStatus {
+  endpoint: string;
+  /** Answered, has a leader, and reports no errors. */
+  healthy: boolean;
+  /** How long the status call took, in ms. */
+  tookMs: number;
+  status?: StatusResponse;
+  error?: EtcdError;
+}
+
+/** Options of `maintenance.snapshot()`. */
+export interface SnapshotOptions {
+  /** Aborting it ends the snapshot stream (the iteration throws `canceled`). */
+  signal?: AbortSignal;
+}
