@@ -173,6 +173,33 @@ describe("in Chromium, through the proxy", () => {
     }
   }, 30000);
 
+  it("runs the admin calls: status, member list, alarms, endpoint status, auth status", async () => {
+    const r = await page.evaluate(async (endpoint) => {
+      const { connect } = (globalThis as any).etcd;
+      const c = await connect({ endpoints: [endpoint] });
+      try {
+        const status = await c.maintenance.status();
+        const { members } = await c.cluster.memberList();
+        const alarms = await c.maintenance.alarms();
+        const [ep] = await c.endpointStatus();
+        const auth = await c.auth.status();
+        const roles = await c.auth.roleList();
+        return {
+          version: status.version,
+          leaderKnown: status.leader !== 0n,
+          members: members.map((m: any) => ({ name: m.name, urls: m.clientURLs.length })),
+          alarms,
+          healthy: ep.healthy,
+          auth: auth.enabled,
+          roles,
+        };
+      } finally {
+        c.close();
+      }
+    }, proxyUrl);
+    expect(r).toEqual({ version: expect.stringMatching(/^3\.4\./), leaderKnown: true, members: [{ name: "m0", urls: 1 }], alarms: [], healthy: true, auth: false, roles: [] });
+  });
+
   it("also runs on connect-web's own gRPC-Web transport through the transport option", async () => {
     const r = await page.evaluate(async (endpoint) => {
       const g = globalThis as any;
