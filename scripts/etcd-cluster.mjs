@@ -9,6 +9,15 @@
 // cluster.tls holds the client credentials, which the launcher's own health
 // checks, fetchMetrics and etcdctl use for that cluster's URLs.
 //
+// Membership changes, the way an operator makes them: cluster.prepareMember()
+// returns a registered but unstarted Member (ports, data dir, peerUrl and
+// clientUrl fixed); the caller runs `etcdctl member add NAME
+// --peer-urls=PEER_URL [--learner]`, then member.join(initialCluster) starts
+// etcd with `--initial-cluster-state existing`. After `etcdctl member remove`
+// etcd exits by itself (member.running turns false); cluster.forget(member)
+// drops it from members/endpoints. stop() and the cleanup layers below cover
+// every member ever prepared.
+//
 // Cleanup is layered:
 //   1. Cluster#stop() / Member#stop() (graceful, awaited);
 //   2. a process "exit" handler that SIGKILLs every member still running and
@@ -557,7 +566,9 @@ export function etcdctl(endpoints, args, options = {}) {
 /** Error raised when a member could not bind its ports (start is retried). */
 class AddressInUseError extends Error {}
 
-/** One etcd server process. Construct via startCluster(). */
+/**
+ * One etcd server process. Construct via startCluster() or Cluster#prepareMember() (then start it with join()).
+ */
 export class Member {
   /** @type {string} */ name;
   /** @type {number} */ index;
@@ -580,11 +591,13 @@ export class Member {
   #lastExit;
   /** @type {string | undefined} */
   #logPrefix;
+  /** prepared by Cluster#prepareMember() and not joined yet */
+  #prepared = false;
 
   /**
    * @param {{ name: string, index: number, clientPort: number, peerPort: number, dataDir: string,
    *   logFile: string, etcdBin: string, args: string[], logPrefix?: string | undefined,
-   *   tls?: ClusterTls | undefined }} init
+   *   tls?: ClusterTls | undefined, prepared?: boolean | undefined }} init
    */
   constructor(init) {
     this.name = init.name;
@@ -599,6 +612,23 @@ export class Member {
     this.etcdBin = init.etcdBin;
     this.args = init.args;
     this.#logPrefix = init.logPrefix;
+    this.#prepared = init.prepared === true;
+  }
+
+  /**
+   * Whether this member was made by Cluster#prepareMember() and has not joined yet (start it with join(); start()
+   * refuses). @returns {boolean}
+   */
+  get prepared() {
+    return this.#prepared;
+  }
+
+  /**
+   * How the last process ended (e.g. `exited (code 0, signal null)` when etcd stopped by itself after being removed
+   * from the cluster), or undefined if none has ended yet. @returns {string | undefined}
+   */
+  get lastExit() {
+    return this.#lastExit;
   }
 
   /** PID of the running process, or undefined when stopped. @returns {number | undefined} */
@@ -606,7 +636,10 @@ export class Member {
     return this.#child ? this.#child.pid : undefined;
   }
 
-  /** Whether the process is running (also true while paused). @returns {boolean} */
+  /**
+   * Whether the process is running (also true while paused). Turns false as soon as the process exits, also when
+   * etcd exits by itself (e.g. after `etcdctl member remove`). @returns {boolean}
+   */
   get running() {
     return this.#child !== undefined;
   }
@@ -628,6 +661,9 @@ export class Member {
    */
   spawnProcess() {
     if (this.#child) throw new Error(`${this.name} is already running (pid ${this.#child.pid})`);
+    if (this.#prepared) {
+      throw new Error(`${this.name} is a prepared member that has not joined yet: use join()`);
+    }
     fs.mkdirSync(path.dirname(this.logFile), { recursive: true });
     fs.appendFileSync(this.logFile, `--- launcher: starting ${this.etcdBin} ${this.args.join(" ")}\n`);
     const fd = fs.openSync(this.logFile, "a");
@@ -684,8 +720,51 @@ export class Member {
    * @returns {Promise<void>}
    */
   async start(options = {}) {
+    if (this.#prepared) throw new Error(`${this.name} is a prepared member that has not joined yet: use join()`);
     this.spawnProcess();
     if (options.waitHealthy !== false) await this.waitHealthy(options.timeoutMs);
+  }
+
+  /**
+   * Starts a member made by Cluster#prepareMember() as a new member of the running cluster, the way an operator
+   * does after `etcdctl member add NAME --peer-urls=PEER_URL [--learner]`: etcd is run with
+   * `--initial-cluster <initialCluster> --initial-cluster-state existing` (those stay in `args`, so later
+   * stop()/start() restart it like any member, from its data dir). `initialCluster` is the `name=peerURL,...` list
+   * that `member add` prints as ETCD_INITIAL_CLUSTER (or built by the caller); it must contain
+   * `NAME=PEER_URL` of this member.
+   *
+   * Waits until `/health` answers `{"health":"true"}`, voting member or learner alike: in etcd 3.4 that needs a
+   * known leader and a quorum read (v2 QGET, forwarded to the leader by a learner) that this member has applied, so
+   * the member has caught up with the cluster's log up to that point. Rejects early if etcd exits (e.g. the member
+   * was not added first: "member count is unequal"), and after `timeoutMs` (default 30000); the error includes the
+   * log tail. On failure the process is killed, the data dir wiped and the member is prepared again, so join() can
+   * be retried.
+   * @param {string} initialCluster
+   * @param {{ timeoutMs?: number }} [options]
+   * @returns {Promise<void>}
+   */
+  async join(initialCluster, options = {}) {
+    if (!this.#prepared) {
+      throw new Error(`${this.name} cannot join: not a prepared member (Cluster#prepareMember()) or already joined`);
+    }
+    const own = `${this.name}=${this.peerUrl}`;
+    if (typeof initialCluster !== "string" || !initialCluster.split(",").some((e) => e.trim() === own)) {
+      throw new TypeError(`${this.name}: initialCluster must contain ${own}, got ${JSON.stringify(initialCluster)}`);
+    }
+    const prepared = this.args;
+    const at = prepared.indexOf("--initial-cluster-state");
+    this.args = [...prepared.slice(0, at), "--initial-cluster", initialCluster, ...prepared.slice(at)];
+    this.#prepared = false;
+    try {
+      this.spawnProcess();
+      await this.waitHealthy(options.timeoutMs ?? 30000);
+    } catch (e) {
+      await this.stop("SIGKILL");
+      this.args = prepared;
+      this.#prepared = true;
+      fs.rmSync(this.dataDir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
+      throw e;
+    }
   }
 
   /**
@@ -924,9 +1003,31 @@ function forgetTls(members) {
 // ---------------------------------------------------------------------------
 // Cluster
 
+/**
+ * What a cluster needs to make more members like its own (Cluster#prepareMember()).
+ * @typedef {object} MemberSpec
+ * @property {string} etcdBin
+ * @property {"http" | "https"} scheme Client URL scheme.
+ * @property {string} token `--initial-cluster-token`.
+ * @property {string[]} commonArgs Arguments after the per-member URLs and cluster flags (tuning, logging, TLS,
+ *   extraArgs), the same for every member.
+ * @property {((index: number) => string[]) | undefined} memberArgs StartClusterOptions.memberArgs.
+ */
+
+/**
+ * Options of Cluster#prepareMember().
+ * @typedef {object} PrepareMemberOptions
+ * @property {string | undefined} [name] Member name (letters, digits, `.`, `_`, `-`); default `m{n}`, the next
+ *   index not taken by a name of this cluster.
+ */
+
 /** A set of etcd members. Construct via startCluster(). */
 export class Cluster {
-  /** @type {Member[]} */ members;
+  /**
+   * The members: those started by startCluster(), then those added by prepareMember() (also before they join),
+   * minus those dropped with forget(). @type {Member[]}
+   */
+  members;
   /** Directory holding every member's data dir and log. @type {string} */ dataDirRoot;
   /**
    * Client TLS material (CA, client certificate and key: paths and PEM text) when started with `tls`, else
@@ -935,6 +1036,9 @@ export class Cluster {
   tls;
   /** @type {boolean} */ #removeRoot;
   /** @type {string | undefined} */ #logPrefix;
+  /** @type {MemberSpec | undefined} */ #spec;
+  /** every member ever registered, including forgotten ones (stop() cleans them all up) @type {Member[]} */
+  #all;
   #stopped = false;
 
   /**
@@ -943,13 +1047,100 @@ export class Cluster {
    * @param {boolean} removeRoot
    * @param {string | undefined} logPrefix
    * @param {ClusterTls | undefined} [tls]
+   * @param {MemberSpec | undefined} [spec] Needed by prepareMember().
    */
-  constructor(members, dataDirRoot, removeRoot, logPrefix, tls) {
+  constructor(members, dataDirRoot, removeRoot, logPrefix, tls, spec) {
     this.members = members;
     this.dataDirRoot = dataDirRoot;
     this.tls = tls;
     this.#removeRoot = removeRoot;
     this.#logPrefix = logPrefix;
+    this.#spec = spec;
+    this.#all = [...members];
+  }
+
+  /**
+   * Makes a new member of this cluster without starting it: free loopback client and peer ports (so `peerUrl` and
+   * `clientUrl` are known up front), a data dir and log under `dataDirRoot`, the cluster's TLS and extra
+   * arguments, and `--initial-cluster-state existing`. It is registered at once: it is in `members` and
+   * `endpoints` (a test that sends requests to every endpoint should join it or forget() it first), and stop(),
+   * the exit handler and the watchdog clean it up, joined or not. waitHealthy() skips it until it runs.
+   *
+   * The caller adds it through the API, e.g. `etcdctl member add NAME --peer-urls=PEER_URL [--learner]`, then
+   * starts it with `member.join(initialCluster)`.
+   * @param {PrepareMemberOptions} [options]
+   * @returns {Promise<Member>}
+   */
+  async prepareMember(options = {}) {
+    const spec = this.#spec;
+    if (!spec) throw new Error("prepareMember: this cluster was not made by startCluster()");
+    const name = options.name;
+    if (name !== undefined && !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(name)) {
+      throw new TypeError(`prepareMember: invalid member name ${JSON.stringify(name)}`);
+    }
+    /** @type {number[]} */
+    let ports = [];
+    // Ports of this cluster's stopped members are free too: do not hand them out again.
+    const taken = () => new Set(this.#all.flatMap((m) => [m.clientPort, m.peerPort]));
+    for (let i = 0; i < 10 && (ports.length === 0 || ports.some((p) => taken().has(p))); i++) {
+      ports = await pickFreePorts(2);
+    }
+    if (ports.some((p) => taken().has(p))) throw new Error("prepareMember: no free ports");
+    // Synchronous from here on, so concurrent calls get distinct names and indexes.
+    if (this.#stopped) throw new Error("prepareMember: the cluster is stopped");
+    const names = new Set(this.#all.map((m) => m.name));
+    const index = this.#all.length;
+    let memberName = name;
+    if (memberName === undefined) {
+      for (let n = index; memberName === undefined; n++) if (!names.has(`m${n}`)) memberName = `m${n}`;
+    } else if (names.has(memberName) || memberName === TLS_DIR) {
+      throw new Error(`prepareMember: name ${memberName} is already taken in this cluster`);
+    }
+    const [clientPort, peerPort] = /** @type {[number, number]} */ (ports);
+    const clientUrl = `${spec.scheme}://127.0.0.1:${clientPort}`;
+    const peerUrl = `http://127.0.0.1:${peerPort}`;
+    const dataDir = path.join(this.dataDirRoot, memberName);
+    const logFile = path.join(this.dataDirRoot, `${memberName}.log`);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    fs.rmSync(logFile, { force: true });
+    const args = [
+      "--name", memberName,
+      "--data-dir", dataDir,
+      "--listen-client-urls", clientUrl,
+      "--advertise-client-urls", clientUrl,
+      "--listen-peer-urls", peerUrl,
+      "--initial-advertise-peer-urls", peerUrl,
+      // join() inserts `--initial-cluster <list>` here.
+      "--initial-cluster-state", "existing",
+      "--initial-cluster-token", spec.token,
+      ...spec.commonArgs,
+      ...(spec.memberArgs ? spec.memberArgs(index) : []),
+    ];
+    const member = new Member({
+      name: memberName, index, clientPort, peerPort, dataDir, logFile, etcdBin: spec.etcdBin, args,
+      logPrefix: this.#logPrefix, tls: this.tls, prepared: true,
+    });
+    this.#all.push(member);
+    this.members.push(member);
+    rememberTls([member]);
+    if (this.#logPrefix !== undefined) {
+      process.stderr.write(`${this.#logPrefix} prepared ${memberName}: peer ${peerUrl} client ${clientUrl}\n`);
+    }
+    return member;
+  }
+
+  /**
+   * Drops `member` from `members` and `endpoints`, e.g. after `etcdctl member remove` (etcd then exits by itself).
+   * Returns whether it was listed. It stays registered for cleanup: stop() still stops it if it runs and removes
+   * its data dir and log.
+   * @param {Member} member
+   * @returns {boolean}
+   */
+  forget(member) {
+    const i = this.members.indexOf(member);
+    if (i < 0) return false;
+    this.members.splice(i, 1);
+    return true;
   }
 
   /** Client URLs of all members, e.g. `http://127.0.0.1:PORT` (`https://` with TLS). @returns {string[]} */
@@ -986,7 +1177,8 @@ export class Cluster {
   }
 
   /**
-   * Waits until every running member answers `/health` with true.
+   * Waits until every running member answers `/health` with true (members not running, such as prepared members
+   * that have not joined or removed members that exited, are skipped).
    * @param {number} [timeoutMs] default 20000
    * @returns {Promise<void>}
    */
@@ -996,21 +1188,45 @@ export class Cluster {
 
   /**
    * Stops every member, one at a time (resumes paused ones, SIGTERM, SIGKILL
-   * after 5 s), and removes the data dirs and logs. Idempotent.
+   * after 5 s), and removes the data dirs and logs. Covers prepared members (joined or not), members that already
+   * exited and forgotten members. Idempotent.
    * @returns {Promise<void>}
    */
   async stop() {
-    // Members are stopped one after another: when all members of a 3.4
-    // cluster get SIGTERM at once, the leader's graceful stop (leadership
-    // transfer) hangs until the 5 s SIGKILL; one at a time takes ~100 ms.
-    for (const m of this.members) if (m.paused) m.resume();
-    for (const m of this.members) await m.stop("SIGTERM");
-    if (this.#stopped) return;
+    // Members are stopped one after another, followers (and learners) first
+    // and the leader last. On SIGTERM a 3.4 leader first hands leadership over
+    // to the peer it has been connected to the longest, and that hangs until
+    // the 5 s SIGKILL when the others cannot elect it (no quorum left): when
+    // all members get SIGTERM at once, or when a leader of 4+ members is
+    // stopped after half of them. A leader that sees no connected peer skips
+    // the transfer, but it notices a peer is gone only when redialing it fails
+    // (up to ~100 ms later), so the launcher waits for its
+    // etcd_network_active_peers to drop to 0 first. Takes ~100 ms in all.
+    // Marked stopped first, so that prepareMember() refuses from now on.
+    const first = !this.#stopped;
     this.#stopped = true;
+    const all = [...this.#all];
+    for (const m of all) if (m.paused) m.resume();
+    const running = all.filter((m) => m.running);
+    const leader = await Promise.all(
+      running.map((m) =>
+        fetchMetrics(m.clientUrl, 1000, m.tls).then(
+          (text) => metricValue(text, "etcd_server_is_leader") === 1,
+          () => false,
+        ),
+      ),
+    );
+    for (const m of running.filter((_, i) => !leader[i])) await m.stop("SIGTERM");
+    for (const m of running.filter((_, i) => leader[i])) {
+      await waitNoActivePeers(m, 2000);
+      await m.stop("SIGTERM");
+    }
+    for (const m of all) await m.stop("SIGTERM");
+    if (!first) return;
     liveClusters.delete(this);
-    forgetTls(this.members);
+    forgetTls(all);
     if (!this.#removeRoot) {
-      for (const m of this.members) {
+      for (const m of all) {
         fs.rmSync(m.dataDir, { recursive: true, force: true, maxRetries: 3, retryDelay: 50 });
         fs.rmSync(m.logFile, { force: true });
       }
@@ -1020,6 +1236,25 @@ export class Cluster {
     liveRoots.delete(this.dataDirRoot);
     tellWatchdog(`undir ${this.dataDirRoot}`);
     if (this.#logPrefix !== undefined) process.stderr.write(`${this.#logPrefix} stopped cluster ${this.dataDirRoot}\n`);
+  }
+}
+
+/**
+ * Waits (at most `timeoutMs`) until a running member's /metrics shows no active peer connection; never throws.
+ * @param {Member} m
+ * @param {number} timeoutMs
+ * @returns {Promise<void>}
+ */
+async function waitNoActivePeers(m, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (m.running && Date.now() < deadline) {
+    try {
+      const text = await fetchMetrics(m.clientUrl, Math.max(100, deadline - Date.now()), m.tls);
+      if (metricValue(text, "etcd_network_active_peers") === 0) return;
+    } catch {
+      return;
+    }
+    await sleep(20);
   }
 }
 
@@ -1096,6 +1331,16 @@ export async function startCluster(options = {}) {
         ...(tls.client.clientCertAuth ? ["--trusted-ca-file", tls.client.caFile, "--client-cert-auth"] : []),
       ]
     : [];
+  const commonArgs = [
+    "--unsafe-no-fsync",
+    "--snapshot-count", "100000",
+    "--heartbeat-interval", "50",
+    "--election-timeout", "500",
+    "--logger", "zap",
+    "--log-outputs", "stderr",
+    ...tlsArgs,
+    ...(options.extraArgs ?? []),
+  ];
 
   let lastError;
   for (let attempt = 1; attempt <= MAX_START_ATTEMPTS; attempt++) {
@@ -1125,14 +1370,7 @@ export async function startCluster(options = {}) {
         "--initial-cluster", initialCluster,
         "--initial-cluster-state", "new",
         "--initial-cluster-token", token,
-        "--unsafe-no-fsync",
-        "--snapshot-count", "100000",
-        "--heartbeat-interval", "50",
-        "--election-timeout", "500",
-        "--logger", "zap",
-        "--log-outputs", "stderr",
-        ...tlsArgs,
-        ...(options.extraArgs ?? []),
+        ...commonArgs,
         ...(options.memberArgs ? options.memberArgs(i) : []),
       ];
       return new Member({
@@ -1140,7 +1378,9 @@ export async function startCluster(options = {}) {
         dataDir, logFile, etcdBin, args, logPrefix, tls: tls?.client,
       });
     });
-    const cluster = new Cluster(members, root, removeRoot, logPrefix, tls?.client);
+    /** @type {MemberSpec} */
+    const spec = { etcdBin, scheme, token, commonArgs, memberArgs: options.memberArgs };
+    const cluster = new Cluster(members, root, removeRoot, logPrefix, tls?.client, spec);
     liveClusters.add(cluster);
     rememberTls(members);
     try {

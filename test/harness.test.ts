@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as https from "node:https";
 import { describe, expect, it } from "vitest";
 import { etcdctl, fetchMetrics, isHealthy, metricValue, startCluster, useEtcd } from "./harness/etcd.js";
+import type { Member } from "./harness/etcd.js";
 
 function pidAlive(pid: number): boolean {
   try {
@@ -164,6 +165,197 @@ describe("three members", () => {
     expect(pids.some((p) => p !== undefined && pidAlive(p))).toBe(false);
     expect(cluster.members.every((m) => !m.running && m.pid === undefined)).toBe(true);
     expect(fs.existsSync(cluster.dataDirRoot)).toBe(false);
+    await cluster.stop(); // afterAll calls it again
+  });
+});
+
+describe("membership changes (member add + join, learner promote, member remove)", () => {
+  const etcd = useEtcd({ size: 3 });
+  // Set by the tests, in order.
+  let voter: Member;
+  let learner: Member;
+
+  /** Client URLs of the running members (a prepared member is listed in `endpoints` before it runs). */
+  const running = () => etcd.members.filter((m) => m.running).map((m) => m.clientUrl);
+  // A learner refuses every RPC but Status and serializable Range ("etcdserver: rpc not supported for learner"),
+  // member list and member add/promote/remove included, and etcdctl does not retry the changes elsewhere: while
+  // there is one, cluster-wide etcdctl calls go to the voting members only.
+  let unpromoted: Member | undefined;
+  const voters = () => etcd.members.filter((m) => m.running && m !== unpromoted).map((m) => m.clientUrl);
+
+  interface ListedMember {
+    id: string; // hex, as etcdctl member promote/remove take it
+    name: string; // "" until the member has started
+    peerURLs: string[];
+    isLearner: boolean;
+  }
+  async function memberList(): Promise<ListedMember[]> {
+    const text = await etcd.etcdctl(["member", "list", "-w", "json"], { endpoints: voters() });
+    // Member IDs are uint64: quote them before JSON.parse rounds them to doubles.
+    const json = JSON.parse(text.replace(/"(ID|cluster_id|member_id)":(\d+)/g, '"$1":"$2"')) as {
+      members: Array<{ ID: string; name?: string; peerURLs?: string[]; isLearner?: boolean }>;
+    };
+    return json.members.map((m) => ({
+      id: BigInt(m.ID).toString(16),
+      name: m.name ?? "",
+      peerURLs: m.peerURLs ?? [],
+      isLearner: m.isLearner === true,
+    }));
+  }
+  const summary = async () =>
+    (await memberList()).map((m) => `${m.name || "(unstarted)"}${m.isLearner ? " (learner)" : ""}`).sort();
+  const idOf = async (name: string) => {
+    const m = (await memberList()).find((x) => x.name === name);
+    if (!m) throw new Error(`${name} not in member list`);
+    return m.id;
+  };
+
+  // Membership changes etcd refuses for a while, to retry: with --strict-reconfig-check (the default), `member
+  // add` answers "unhealthy cluster" until every voting member has been connected to the leader for 5 s (just
+  // after start, and after each join), and `member promote` answers "can only promote a learner member which is
+  // in sync with leader" until the learner has caught up. Other errors fail at once (the changes are not
+  // idempotent: a blind retry could add a member twice).
+  const TRANSIENT = /unhealthy cluster|not enough started members|in sync with leader|leader changed|no leader/;
+  async function reconfigure(args: string[], endpoints = voters, timeoutMs = 30000): Promise<string> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await etcd.etcdctl(args, { endpoints: endpoints() });
+      } catch (e) {
+        if (!TRANSIENT.test(String(e)) || Date.now() > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
+  }
+
+  it("prepares a member, adds it with etcdctl member add, and joins it (--initial-cluster-state existing)", { timeout: 60000 }, async () => {
+    const m = await etcd.prepareMember();
+    voter = m;
+    expect(m.name).toBe("m3");
+    expect(m.prepared).toBe(true);
+    expect(m.running).toBe(false);
+    expect(m.peerUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(m.clientUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(m.dataDir.startsWith(etcd.cluster.dataDirRoot)).toBe(true);
+    expect(etcd.members).toContain(m);
+    expect(etcd.endpoints).toEqual([...running(), m.clientUrl]);
+    const others = etcd.members.filter((x) => x !== m);
+    expect(new Set([...others.flatMap((x) => [x.peerUrl, x.clientUrl]), m.peerUrl, m.clientUrl]).size).toBe(8);
+    await etcd.cluster.waitHealthy(10000); // skips the prepared member
+    await expect(m.start()).rejects.toThrow(/use join\(\)/);
+    await expect(m.join(`m0=${etcd.member(0).peerUrl}`)).rejects.toThrow(/must contain m3=/);
+
+    // Joining before `member add` fails fast (etcd exits), and leaves the member prepared for another try.
+    const all = etcd.members.map((x) => `${x.name}=${x.peerUrl}`).join(",");
+    await expect(m.join(all)).rejects.toThrow(/member count is unequal|could not retrieve cluster information/);
+    expect(m.prepared).toBe(true);
+    expect(m.running).toBe(false);
+
+    const out = await reconfigure(["member", "add", m.name, `--peer-urls=${m.peerUrl}`]);
+    // etcdctl prints IDs with %16x: a leading zero nibble becomes a space.
+    expect(out).toMatch(/^Member +[0-9a-f]+ added to cluster +[0-9a-f]+\n/);
+    expect(out).toContain('ETCD_INITIAL_CLUSTER_STATE="existing"');
+    const initialCluster = /ETCD_INITIAL_CLUSTER="([^"]*)"/.exec(out)![1]!;
+    expect(initialCluster.split(",").sort()).toEqual(all.split(",").sort());
+    // Added but not started: listed without a name, and the 3 running members keep quorum (3 of 4).
+    expect(await summary()).toEqual(["(unstarted)", "m0", "m1", "m2"]);
+
+    await m.join(initialCluster);
+    expect(m.prepared).toBe(false);
+    expect(m.running).toBe(true);
+    expect(m.args[m.args.indexOf("--initial-cluster") + 1]).toBe(initialCluster);
+    expect(m.args[m.args.indexOf("--initial-cluster-state") + 1]).toBe("existing");
+    expect(await isHealthy(m.clientUrl)).toBe(true);
+    await expect.poll(summary, { timeout: 20000 }).toEqual(["m0", "m1", "m2", "m3"]);
+    const rows = (await etcd.etcdctl(["member", "list"], { endpoints: voters() })).trim().split("\n").map((l) => l.split(", "));
+    expect(rows.map((r) => r[1])).toEqual(["started", "started", "started", "started"]);
+    expect(rows.every((r) => r[5] === "false")).toBe(true); // not learners
+
+    // It serves the cluster's data, and restarts like any member (state existing, same data dir).
+    await etcd.etcdctl(["put", "joined", "yes"]);
+    const read = (key: string, member: Member) =>
+      etcd.etcdctl(["get", key, "--print-value-only", "--consistency=s"], { endpoints: member.clientUrl });
+    await expect.poll(() => read("joined", m), { timeout: 10000 }).toBe("yes\n");
+    const before = await etcd.etcdctl(["member", "list"]);
+    const oldPid = m.pid;
+    await m.stop();
+    await m.start();
+    expect(m.pid).not.toBe(oldPid);
+    expect(await read("joined", m)).toBe("yes\n");
+    expect(await etcd.etcdctl(["member", "list"])).toBe(before);
+  });
+
+  it("adds a learner (member add --learner), then promotes it once it is in sync", { timeout: 60000 }, async () => {
+    const l = await etcd.prepareMember({ name: "learner1" });
+    learner = l;
+    unpromoted = l;
+    expect(l.name).toBe("learner1");
+    const out = await reconfigure(["member", "add", l.name, `--peer-urls=${l.peerUrl}`, "--learner"]);
+    expect(out).toMatch(/added to cluster/);
+    // The initial cluster built by the caller: every member's name=peerURL, in any order.
+    const initialCluster = etcd.members.map((x) => `${x.name}=${x.peerUrl}`).join(",");
+    await l.join(initialCluster);
+    expect(l.running).toBe(true);
+    expect(await isHealthy(l.clientUrl)).toBe(true);
+    await expect.poll(summary, { timeout: 20000 }).toEqual(["learner1 (learner)", "m0", "m1", "m2", "m3"]);
+
+    // A learner serves serializable reads only.
+    const get = (consistency: "s" | "l") =>
+      etcd.etcdctl(["get", "joined", "--print-value-only", `--consistency=${consistency}`, "--command-timeout=1s"], {
+        endpoints: l.clientUrl,
+      });
+    await expect.poll(() => get("s"), { timeout: 10000 }).toBe("yes\n");
+    await expect(get("l")).rejects.toThrow(/rpc not supported for learner|deadline exceeded/);
+
+    await reconfigure(["member", "promote", await idOf("learner1")]);
+    await expect.poll(summary, { timeout: 20000 }).toEqual(["learner1", "m0", "m1", "m2", "m3"]);
+    // The promoted member applies its promotion a moment later.
+    await expect.poll(() => get("l"), { timeout: 10000 }).toBe("yes\n");
+    unpromoted = undefined;
+    // Promoting a voting member is refused.
+    await expect(etcd.etcdctl(["member", "promote", await idOf("m0")], { endpoints: voters() })).rejects.toThrow(/can only promote a learner member/);
+  });
+
+  it("removes a member with etcdctl member remove: etcd exits by itself, running turns false", { timeout: 60000 }, async () => {
+    const victim = voter;
+    const pid = victim.pid!;
+    const id = await idOf(victim.name);
+    // Sent to the other members: the removed one stops as soon as it applies its removal.
+    const others = () => voters().filter((u) => u !== victim.clientUrl);
+    expect(await reconfigure(["member", "remove", id], others)).toMatch(new RegExp(`^Member +${id} removed from cluster`));
+    await expect.poll(() => victim.running, { timeout: 20000 }).toBe(false);
+    expect(victim.pid).toBeUndefined();
+    expect(pidAlive(pid)).toBe(false);
+    expect(victim.lastExit).toMatch(/^exited \(code \d+, signal null\)$/); // by itself, not killed
+    await expect.poll(summary, { timeout: 20000 }).toEqual(["learner1", "m0", "m1", "m2"]);
+
+    // Still a member of the handle until forgotten; waitHealthy skips it either way.
+    expect(etcd.endpoints).toContain(victim.clientUrl);
+    await etcd.cluster.waitHealthy(10000);
+    expect(etcd.forget(victim)).toBe(true);
+    expect(etcd.forget(victim)).toBe(false);
+    expect(etcd.members).not.toContain(victim);
+    expect(etcd.endpoints).toEqual(etcd.members.map((m) => m.clientUrl));
+    expect(etcd.members.map((m) => m.name)).toEqual(["m0", "m1", "m2", "learner1"]);
+    expect((await etcd.etcdctl(["put", "after-remove", "ok"])).trim()).toBe("OK");
+    expect(learner.running).toBe(true);
+  });
+
+  it("stop() stops every member, including exited, forgotten and never-joined ones, and removes the data", async () => {
+    const cluster = etcd.cluster;
+    const unjoined = await etcd.prepareMember();
+    expect(unjoined.name).toBe("m5"); // names of forgotten members stay taken
+    expect(fs.existsSync(voter.dataDir)).toBe(true);
+    const pids = cluster.members.filter((m) => m.running).map((m) => m.pid!);
+    expect(pids).toHaveLength(4);
+    const t0 = Date.now();
+    await cluster.stop();
+    // Graceful: followers first, the leader last once it sees no peer (no 5 s SIGKILL escalation).
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect(pids.filter(pidAlive)).toEqual([]);
+    expect([...cluster.members, voter].every((m) => !m.running && m.pid === undefined)).toBe(true);
+    expect(fs.existsSync(cluster.dataDirRoot)).toBe(false);
+    await expect(cluster.prepareMember()).rejects.toThrow(/stopped/);
     await cluster.stop(); // afterAll calls it again
   });
 });

@@ -4,6 +4,14 @@
 //   it("...", async () => { await etcd.etcdctl(["put", "k", "v"]); etcd.endpoints; });
 //   const secure = useEtcd({ tls: { clientCertAuth: true } });  // https://, secure.tls = { ca, cert, key, ...File }
 //
+// Growing a running cluster the way an operator does:
+//   const m = await etcd.prepareMember();          // not started; m.peerUrl, m.clientUrl known
+//   const out = await etcd.etcdctl(["member", "add", m.name, `--peer-urls=${m.peerUrl}`]);  // [--learner]
+//   await m.join(/ETCD_INITIAL_CLUSTER="([^"]*)"/.exec(out)![1]!);  // --initial-cluster-state existing
+// (`member add` answers "etcdserver: unhealthy cluster" until every voting member has been connected for 5 s,
+// e.g. just after start or after a join: retry it.) After `etcdctl member remove`, etcd exits by itself
+// (m.running turns false); etcd.forget(m) drops it from members/endpoints; stop() cleans up every member.
+//
 // useEtcd registers beforeAll (start) and afterAll (stop). afterAll runs even
 // when tests fail; if the worker dies, the launcher's exit handler and
 // watchdog still kill etcd.
@@ -25,11 +33,20 @@ import type {
   EtcdctlOptions,
   EtcdctlTlsOptions,
   HttpsClientOptions,
+  PrepareMemberOptions,
   StartClusterOptions,
 } from "../../scripts/etcd-cluster.mjs";
 
 export { Cluster, Member, etcdctl, fetchMetrics, isHealthy, metricValue, pickFreePorts, startCluster, tailFile };
-export type { ClusterTls, ClusterTlsOptions, EtcdctlOptions, EtcdctlTlsOptions, HttpsClientOptions, StartClusterOptions };
+export type {
+  ClusterTls,
+  ClusterTlsOptions,
+  EtcdctlOptions,
+  EtcdctlTlsOptions,
+  HttpsClientOptions,
+  PrepareMemberOptions,
+  StartClusterOptions,
+};
 
 export interface EtcdHandle {
   /** The running cluster; throws outside beforeAll..afterAll. */
@@ -52,6 +69,14 @@ export interface EtcdHandle {
   metrics(i?: number): Promise<string>;
   /** One metric value of member `i` (default 0); sums series matching `labels`. */
   metric(name: string, labels?: Record<string, string>, i?: number): Promise<number>;
+  /**
+   * A new member of the cluster, not started (Cluster#prepareMember()): add it with `etcdctl member add`, then
+   * `member.join(initialCluster)`. It is in `members` and `endpoints` from now on (pass `endpoints` of running
+   * members to etcdctl until it has joined).
+   */
+  prepareMember(options?: PrepareMemberOptions): Promise<Member>;
+  /** Drops a (removed) member from `members` and `endpoints` (Cluster#forget()); afterAll still cleans it up. */
+  forget(member: Member): boolean;
 }
 
 /**
@@ -103,6 +128,12 @@ export function useEtcd(options: StartClusterOptions = {}): EtcdHandle {
     async metric(name, labels, i = 0) {
       const c = cluster();
       return metricValue(await fetchMetrics(c.member(i).clientUrl, undefined, c.tls), name, labels);
+    },
+    prepareMember(opts) {
+      return cluster().prepareMember(opts);
+    },
+    forget(member) {
+      return cluster().forget(member);
     },
   };
 }
