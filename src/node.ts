@@ -4,10 +4,11 @@
  */
 import { type Client, connectWith, createClientWith } from "./client.js";
 import type { ClientOptions } from "./options.js";
-import { createNodeTransport } from "./transport/node.js";
+import { createLeanTransport } from "./transport/lean-node.js";
+import { createConnectGrpcTransport, createNodeTransport } from "./transport/node.js";
 
 export * from "./api.js";
-export { createNodeTransport };
+export { createNodeTransport, createLeanTransport, createConnectGrpcTransport };
 export { saveSnapshot, type SaveSnapshotOptions } from "./maintenance/save-snapshot.js";
 
 /**

@@ -166,6 +166,7 @@ async function* snapshotChunks(ctx: ClientContext, signal: AbortSignal | undefin
   const linked = signal ? AbortSignal.any([signal, done.signal]) : done.signal;
   try {
     for await (const r of ctx.services.maintenance.snapshot({}, { signal: linked })) {
+      if (signal?.aborted) throw EtcdError.aborted(signal);
       if (r.blob.length > 0) yield r.blob;
     }
   } catch (err) {

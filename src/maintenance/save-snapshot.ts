@@ -43,6 +43,8 @@ export async function saveSnapshot(
       tail = joined.slice(cut);
       options.onProgress?.(bytes);
     }
+    // Aborted after the last chunk but before completion: still no file.
+    if (options.signal?.aborted) throw EtcdError.aborted(options.signal);
     if (tail.length !== HASH_BYTES || !equal(new Uint8Array(hash.digest()), tail)) {
       throw new EtcdError("corrupt-cluster", Code.DataLoss, `snapshot checksum mismatch after ${bytes} bytes`);
     }

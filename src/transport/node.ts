@@ -1,14 +1,25 @@
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
 import type { TransportFactoryOptions } from "../options.js";
 import type { EtcdTransport } from "./etcd-transport.js";
+import { createLeanTransport } from "./lean-node.js";
 
 /**
- * The Node default (also Deno and Bun): Connect's HTTP/2 gRPC transport with
- * one HTTP/2 session for the endpoint, shared by every call, closed by
+ * The Node default (also Deno and Bun): the lean HTTP/2 transport
+ * (`createLeanTransport`), or Connect's own `createGrpcTransport` when the
+ * environment variable `ETCD_CONNECT_NODE_TRANSPORT` is `connect`.
+ */
+export function createNodeTransport(endpoint: string, options: TransportFactoryOptions): EtcdTransport {
+  const choice = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.ETCD_CONNECT_NODE_TRANSPORT;
+  return choice === "connect" ? createConnectGrpcTransport(endpoint, options) : createLeanTransport(endpoint, options);
+}
+
+/**
+ * Connect's HTTP/2 gRPC transport (`createGrpcTransport` from connect-node)
+ * with one HTTP/2 session for the endpoint, shared by every call, closed by
  * `close()`. PINGs run only while calls are open (etcd answers pings on idle
  * connections with GOAWAY too_many_pings).
  */
-export function createNodeTransport(endpoint: string, options: TransportFactoryOptions): EtcdTransport {
+export function createConnectGrpcTransport(endpoint: string, options: TransportFactoryOptions): EtcdTransport {
   const tls = options.tls;
   const sessionManager = new Http2SessionManager(
     endpoint,

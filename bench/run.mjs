@@ -1,0 +1,323 @@
+#!/usr/bin/env node
+// `npm run bench`: the etcd-connect benchmark against the bench-anchors kit.
+//   1. the kit's setup.sh (apt packages when root, npm etcd3 and the Go anchor in .bench-work)
+//   2. npm run build (the bench programs import dist/)
+//   3. the kit's run-all.sh with the two anchors and two etcd-connect clients:
+//        etcd-connect          node bench/bench-etcd-connect.mjs --transport lean
+//        etcd-connect-connect  node bench/bench-etcd-connect.mjs --transport connect
+//   4. bench/extra.mjs against a fresh etcd (--unsafe-no-fsync) started with the kit's start-etcd.sh
+//   5. node scripts/bundle-size.mjs
+//   6. bench/RESULTS.md: machine, versions, the kit's SUMMARY.md, the extra workloads, the targets
+// Env: SCALE, ROUNDS, PHYS, PHYS_N, BASELINE (run-all.sh's, defaults 1, 3, 1), BENCH_KIT (default
+// ../shared/bench-anchors from the repo root), BENCH_WORK (default <repo>/.bench-work), BENCH_PORT.
+// Quick run: SCALE=0.1 ROUNDS=1 npm run bench
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const KIT = resolve(root, process.env.BENCH_KIT || '../shared/bench-anchors');
+const WORK = resolve(root, process.env.BENCH_WORK || '.bench-work');
+const SCALE = process.env.SCALE || '1';
+const ROUNDS = process.env.ROUNDS || '3';
+const PHYS = process.env.PHYS || '1';
+const PORT = process.env.BENCH_PORT || '23790';
+const RESULTS_DIR = join(WORK, 'results');
+const CLIENTS = [
+  { name: 'etcd-connect', transport: 'lean', cmd: 'node bench/bench-etcd-connect.mjs --transport lean' },
+  { name: 'etcd-connect-connect', transport: 'connect', cmd: 'node bench/bench-etcd-connect.mjs --transport connect' },
+];
+const env = { ...process.env, BENCH_WORK: WORK, BENCH_PORT: PORT, BENCH_KIT: KIT };
+
+const log = (msg) => process.stderr.write(`\n== bench: ${msg}\n`);
+
+// ---------- child processes ----------
+// Each child runs in its own process group (detached), so a signal to this
+// process reaches it only through the handler below, which sends SIGINT to that
+// group by its PID: run-all.py then kills its client run and stops its etcd.
+let current;
+let extraEtcdStarted = false;
+function run(cmd, args, { capture = false, extraEnv = {} } = {}) {
+  return new Promise((resolvePromise, reject) => {
+    const p = spawn(cmd, args, {
+      cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', capture ? 'pipe' : 'inherit', 'inherit'], detached: true,
+    });
+    current = p;
+    let out = '';
+    if (capture) p.stdout.on('data', (d) => { out += d; });
+    p.on('error', reject);
+    p.on('close', (code, signal) => {
+      current = undefined;
+      resolvePromise({ code: code ?? (signal ? 128 : 1), out });
+    });
+  });
+}
+function stopEtcd() {
+  // stop-etcd.sh signals only the PID in .bench-work/etcd/etcd.pid, and only if it is an etcd of this work dir
+  spawnSync(join(KIT, 'stop-etcd.sh'), { cwd: root, env, stdio: 'inherit' });
+}
+for (const sig of ['SIGINT', 'SIGTERM']) {
+  process.on(sig, () => {
+    process.stderr.write(`\nbench: ${sig}, stopping\n`);
+    if (current?.pid) { try { process.kill(-current.pid, 'SIGINT'); } catch { /* gone */ } }
+    setTimeout(() => { stopEtcd(); process.exit(130); }, 3000).unref();
+  });
+}
+
+// ---------- JSONL results of the kit ----------
+function readRuns(tag) {
+  const f = join(RESULTS_DIR, `${tag}.jsonl`);
+  if (!existsSync(f)) return { meta: undefined, runs: [] };
+  const lines = readFileSync(f, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+  const metas = lines.filter((d) => d.kind === 'meta');
+  const meta = metas[metas.length - 1];
+  const runs = lines.filter((d) => d.kind === 'run' && (!meta || d.run_id === meta.run_id));
+  return { meta, runs };
+}
+const getPath = (d, path) => {
+  let v = d;
+  for (const p of path.split('.')) { if (v == null || typeof v !== 'object') return undefined; v = v[p]; }
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+};
+const usPerOp = (phase) => (r) => {
+  const ph = r[phase];
+  if (!ph || typeof ph.cpu_s !== 'number') return undefined;
+  const n = ph.received ?? ph.n;
+  return n ? (ph.cpu_s / n) * 1e6 : undefined;
+};
+const median = (v) => { const s = [...v].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+// value of `client` divided by the value of `base` in the same round, median [min, max] over the rounds (as summarize.py)
+function paired(runs, client, base, fn) {
+  const byRound = (name) => new Map(runs.filter((r) => r.client === name && !r.error).map((r) => [r.round, fn(r)]));
+  const a = byRound(client), b = byRound(base);
+  const ratios = [];
+  for (const [round, v] of a) {
+    const w = b.get(round);
+    if (v !== undefined && w !== undefined && w !== 0) ratios.push(v / w);
+  }
+  return ratios.length ? { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios), n: ratios.length } : undefined;
+}
+function values(runs, client, fn) {
+  return runs.filter((r) => r.client === client && !r.error).map(fn).filter((v) => v !== undefined);
+}
+const fx = (x, d = 2) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
+const fr = (p) => (p ? `${fx(p.median)}x` + (p.n > 1 ? ` [${fx(p.min)}-${fx(p.max)}]` : '') : 'n/a');
+
+// ---------- RESULTS.md ----------
+function machine() {
+  const cpuinfo = existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
+  const model = (cpuinfo.match(/^model name\s*:\s*(.*)$/m) || [])[1] || cpus()[0]?.model || 'unknown';
+  const nproc = spawnSync('nproc', { encoding: 'utf8' }).stdout?.trim() || String(cpus().length);
+  const kernel = spawnSync('uname', ['-r'], { encoding: 'utf8' }).stdout?.trim();
+  return { nproc, model, memGiB: (totalmem() / 2 ** 30).toFixed(1), kernel };
+}
+
+function targetsSection(nof, getv, extra, bundle) {
+  const base = 'go-clientv3', npm = 'etcd3-npm';
+  const lines = [
+    '## Targets', '',
+    'Computed from the kit\'s JSONL results (`.bench-work/results/*.jsonl`): paired ratio = the client\'s value divided by',
+    'the anchor\'s value in the same round, median [min-max] over the rounds (as `summarize.py`); a target is met when',
+    'the median meets it. Puts, sequential latency, CPU and RSS come from the `nofsync` run; gets from',
+    '`nofsync-getvariant` (`--backend-batch-limit 100`). `etcd-connect` is the lean transport, `etcd-connect-connect`',
+    'Connect\'s `createGrpcTransport`.', '',
+  ];
+  const names = CLIENTS.map((c) => c.name);
+  const transportOf = (name, runs) => runs.find((r) => r.client === name && r.versions)?.versions?.transport;
+  const head = ['target', ...names.map((n) => `${n} (${transportOf(n, nof.runs) ?? '?'})`)];
+  const rows = [];
+  const verdict = (ok, text) => (ok === undefined ? `n/a (${text})` : `${ok ? '**met**' : '**not met**'}: ${text}`);
+
+  const throughput = (label, runs, path) => rows.push([`${label} >= 1.0x Go and >= 3x npm etcd3`, ...names.map((n) => {
+    const g = paired(runs, n, base, (r) => getPath(r, path));
+    const e = paired(runs, n, npm, (r) => getPath(r, path));
+    const ok = g && e ? g.median >= 1.0 && e.median >= 3 : undefined;
+    const abs = values(runs, n, (r) => getPath(r, path));
+    return verdict(ok, `${fr(g)} Go, ${fr(e)} npm; ${abs.length ? Math.round(median(abs)) : '-'} ops/s`);
+  })]);
+  throughput('puts @64', nof.runs, 'put_c_low.ops_s');
+  throughput('puts @512', nof.runs, 'put_c_high.ops_s');
+  throughput('gets @64, linearizable (batch limit 100)', getv.runs, 'get_lin.ops_s');
+  throughput('gets @64, serializable (batch limit 100)', getv.runs, 'get_ser.ops_s');
+
+  rows.push(['sequential put p50 <= 1.2x Go', ...names.map((n) => {
+    const g = paired(nof.runs, n, base, (r) => getPath(r, 'seq_put.p50_ms'));
+    const abs = values(nof.runs, n, (r) => getPath(r, 'seq_put.p50_ms'));
+    const goAbs = values(nof.runs, base, (r) => getPath(r, 'seq_put.p50_ms'));
+    return verdict(g ? g.median <= 1.2 : undefined, `${fr(g)} Go; ${abs.length ? fx(median(abs), 3) : '-'} ms vs ${goAbs.length ? fx(median(goAbs), 3) : '-'} ms`);
+  })]);
+
+  const cpuPhases = [
+    ['seq put', nof.runs, 'seq_put'], ['put @64', nof.runs, 'put_c_low'], ['put @512', nof.runs, 'put_c_high'],
+    ['get lin @64', getv.runs, 'get_lin'], ['get ser @64', getv.runs, 'get_ser'], ['watch (put + event)', nof.runs, 'watch'],
+  ];
+  rows.push(['client CPU per op <= 1.5x Go (every phase)', ...names.map((n) => {
+    const parts = cpuPhases.map(([label, runs, ph]) => {
+      const p = paired(runs, n, base, usPerOp(ph));
+      const us = values(runs, n, usPerOp(ph));
+      return { label, p, ok: p ? p.median <= 1.5 : undefined, us: us.length ? median(us) : undefined };
+    });
+    const known = parts.filter((x) => x.ok !== undefined);
+    const ok = known.length ? known.every((x) => x.ok) : undefined;
+    return verdict(ok, parts.map((x) => `${x.label} ${fr(x.p)} (${x.us === undefined ? '-' : Math.round(x.us)} µs)`).join('; '));
+  })]);
+
+  rows.push(['peak RSS < 80 MB (standard run, max over the rounds)', ...names.map((n) => {
+    const rss = values(nof.runs, n, (r) => getPath(r, 'rusage.maxrss_mb'));
+    const mx = rss.length ? Math.max(...rss) : undefined;
+    return verdict(mx === undefined ? undefined : mx < 80, `${mx === undefined ? '-' : fx(mx, 1)} MiB ru_maxrss`);
+  })]);
+
+  rows.push(['10,000 watchers: RSS growth < 100 MB, all events delivered', ...CLIENTS.map((c) => {
+    const w = (extra?.results || []).find((r) => r.workload === 'watchers' && r.transport_arg === c.transport);
+    if (!w) return verdict(undefined, 'no result');
+    if (w.error) return verdict(false, `error: ${w.error.split('\n')[0]}`);
+    const ok = w.watchers >= 10000 && w.created === w.watchers && w.all_delivered && w.rss_growth_mb < 100;
+    return verdict(w.watchers >= 10000 ? ok : undefined,
+      `${w.created}/${w.watchers} watchers, +${w.rss_growth_mb} MiB, ${w.events_received}/${w.puts} events, lost ${w.lost}`);
+  })]);
+
+  const b = bundle.gzipKB === undefined ? verdict(undefined, bundle.text || 'not measured')
+    : verdict(bundle.gzipKB <= 45, `${bundle.gzipKB} KB min+gzip (budget 45 KB)`);
+  rows.push(['browser bundle <= 45 KB min+gzip (`scripts/bundle-size.mjs`)', ...names.map(() => b)]);
+
+  lines.push('| ' + head.join(' | ') + ' |', '|' + '---|'.repeat(head.length));
+  for (const r of rows) lines.push('| ' + r.join(' | ') + ' |');
+  return lines.join('\n');
+}
+
+function extraSection(extra) {
+  const L = ['## Extra workloads (`bench/extra.mjs`)', ''];
+  if (!extra) return [...L, 'Not run or failed (see the console output).'].join('\n');
+  L.push(`Against a fresh etcd (\`${extra.etcd_flags ?? '?'}\`), scale ${extra.scale}. Each row is its own Node process.`, '');
+  const rs = extra.results || [];
+  const err = (r) => (r.error ? `error: ${r.error.split('\n')[0]}` : undefined);
+  const t = (r) => r.transport ?? r.transport_arg;
+  L.push('(a) watchers on distinct keys, one client; puts (64 in flight) to random watched keys. Latency ack->event counts',
+    'events that arrive before the put acknowledgement as 0; sent->event is from sending the put.', '',
+    '| transport | watchers created | create time s | RSS growth MiB (after GC) | puts | ack->event p50 / p99 ms | sent->event p50 / p99 ms | events received | lost | all delivered |',
+    '|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rs.filter((x) => x.workload === 'watchers')) {
+    L.push(err(r) ? `| ${t(r)} | ${err(r)} |||||||||` : `| ${t(r)} | ${r.created}/${r.watchers} | ${r.create_s} | ${r.rss_growth_mb} | ${r.puts} | ` +
+      `${r.lat_p50_ms} / ${r.lat_p99_ms} | ${r.lat_send_p50_ms} / ${r.lat_send_p99_ms} | ${r.events_received} | ${r.lost} | ${r.all_delivered} |`);
+  }
+  L.push('', '(b) leases kept alive (TTL 3 s, renewed every 1 s), renewals counted through the keepers\' iterators.', '',
+    '| transport | leases | seconds | renewals | renewals/s | min-max per lease | client CPU µs/renewal | lost | expired after | all ok |',
+    '|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rs.filter((x) => x.workload === 'leases')) {
+    L.push(err(r) ? `| ${t(r)} | ${err(r)} |||||||||` : `| ${t(r)} | ${r.leases} | ${r.elapsed_s} | ${r.renewals} | ${r.renewals_per_s} | ` +
+      `${r.renewals_per_lease_min}-${r.renewals_per_lease_max} | ${r.cpu_us_per_renewal} | ${r.lost} | ${r.expired_after} | ${r.all_ok} |`);
+  }
+  L.push('', '(c) compare-and-swap txns (compare modRevision =, put) on distinct keys, 64 in flight.', '',
+    '| transport | txns | ops/s | client CPU µs/op | CAS failed |', '|---|---|---|---|---|');
+  for (const r of rs.filter((x) => x.workload === 'txn')) {
+    L.push(err(r) ? `| ${t(r)} | ${err(r)} ||||` : `| ${t(r)} | ${r.n} | ${r.ops_s} | ${r.cpu_us_per_op} | ${r.cas_failed} |`);
+  }
+  L.push('', '(d) gRPC-Web: the etcd-connect proxy and a web-entry client (fetch) in one process, 64 in flight.',
+    'CPU includes the proxy, which runs in the same process.', '',
+    '| transport | ops | puts ops/s | put CPU µs/op | gets ops/s | get CPU µs/op |', '|---|---|---|---|---|---|');
+  for (const r of rs.filter((x) => x.workload === 'grpcweb')) {
+    L.push(err(r) ? `| ${t(r)} | ${err(r)} |||||` : `| ${t(r)} | ${r.put.n} | ${r.put.ops_s} | ${r.put.cpu_us_per_op} | ${r.get.ops_s} | ${r.get.cpu_us_per_op} |`);
+  }
+  return L.join('\n');
+}
+
+function writeResults({ extra, bundle, failures }) {
+  const m = machine();
+  const nof = readRuns('nofsync'), fs = readRuns('fsync'), getv = readRuns('nofsync-getvariant');
+  const summaryPath = join(RESULTS_DIR, 'SUMMARY.md');
+  const summary = existsSync(summaryPath) ? readFileSync(summaryPath, 'utf8').trim() : '(no SUMMARY.md: run-all.sh failed)';
+  const full = Number(SCALE) === 1 && Number(ROUNDS) >= 3;
+  const out = [];
+  if (!full) {
+    out.push(`> **Smoke run** at SCALE=${SCALE}, ROUNDS=${ROUNDS}${PHYS === '0' ? ', PHYS=0' : ''}: the figures are not`,
+      '> meaningful (tiny op counts, on a shared machine); the full run (`npm run bench`) overwrites this file.', '');
+  }
+  out.push('# etcd-connect benchmark results', '',
+    `- date: ${new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+    `- machine: ${m.nproc} CPUs (nproc), ${m.model}, ${m.memGiB} GiB RAM, Linux ${m.kernel}`,
+    `- node ${process.version}; etcd ${nof.meta?.etcd_version ?? getv.meta?.etcd_version ?? '?'}`,
+    `- SCALE=${SCALE}, ROUNDS=${ROUNDS}, PHYS=${PHYS}; kit ${KIT}`);
+  for (const [tag, d] of [['nofsync', nof], ['fsync', fs], ['nofsync-getvariant', getv]]) {
+    if (d.meta) out.push(`- etcd flags (${tag}): \`${d.meta.etcd_flags}\``);
+  }
+  if (extra?.etcd_flags) out.push(`- etcd flags (extra workloads): \`${extra.etcd_flags}\``);
+  if (failures.length) out.push(`- **failures**: ${failures.join('; ')}`);
+  out.push('', 'Clients: `etcd3-npm` and `go-clientv3` are the kit\'s anchors; `etcd-connect` runs',
+    '`node bench/bench-etcd-connect.mjs --transport lean`, `etcd-connect-connect` the same with `--transport connect`.', '',
+    targetsSection(nof, getv, extra, bundle), '',
+    '## Kit summary (`.bench-work/results/SUMMARY.md`, verbatim)', '', summary, '',
+    extraSection(extra), '',
+    '## Browser bundle', '', '```', bundle.text || '(not measured)', '```', '');
+  writeFileSync(join(root, 'bench', 'RESULTS.md'), out.join('\n'));
+}
+
+// ---------- main ----------
+async function main() {
+  const failures = [];
+  if (!existsSync(join(KIT, 'run-all.sh'))) {
+    throw new Error(`bench-anchors kit not found at ${KIT}; set BENCH_KIT to its path`);
+  }
+  mkdirSync(WORK, { recursive: true });
+
+  log(`setup (${KIT}/setup.sh, BENCH_WORK=${WORK})`);
+  if ((await run(join(KIT, 'setup.sh'), [])).code !== 0) throw new Error('setup.sh failed');
+
+  log('npm run build');
+  if ((await run('npm', ['run', 'build'])).code !== 0) throw new Error('npm run build failed');
+
+  log(`run-all.sh (SCALE=${SCALE} ROUNDS=${ROUNDS} PHYS=${PHYS})`);
+  const clientArgs = CLIENTS.flatMap((c) => ['--client', `${c.name}=${c.cmd}`]);
+  const ra = await run(join(KIT, 'run-all.sh'), clientArgs, { extraEnv: { SCALE, ROUNDS, PHYS } });
+  if (ra.code !== 0) failures.push(`run-all.sh exited ${ra.code}`);
+  for (const tag of ['nofsync', 'fsync', 'nofsync-getvariant']) {
+    for (const r of readRuns(tag).runs) if (r.error) failures.push(`${tag} ${r.client} round ${r.round}: ${String(r.error).split('\n')[0].slice(0, 160)}`);
+  }
+
+  log('extra workloads (bench/extra.mjs) against a fresh etcd (--unsafe-no-fsync)');
+  let extra;
+  const st = await run(join(KIT, 'start-etcd.sh'), ['nofsync'], { extraEnv: { BENCH_ETCD_FLAGS: '' } });
+  if (st.code !== 0) {
+    failures.push('start-etcd.sh for the extra workloads failed');
+  } else {
+    extraEtcdStarted = true;
+    try {
+      const flagsFile = join(WORK, 'etcd', 'etcd-nofsync.flags');
+      const etcdFlags = existsSync(flagsFile) ? readFileSync(flagsFile, 'utf8').trim() : undefined;
+      const ex = await run(process.execPath, ['bench/extra.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--scale', SCALE], { capture: true });
+      const line = ex.out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      if (line) {
+        extra = JSON.parse(line);
+        extra.etcd_flags = etcdFlags;
+        mkdirSync(RESULTS_DIR, { recursive: true });
+        writeFileSync(join(RESULTS_DIR, 'extra.json'), JSON.stringify(extra, null, 1) + '\n');
+      }
+      if (ex.code !== 0) failures.push(`extra.mjs exited ${ex.code}`);
+    } finally {
+      stopEtcd();
+      extraEtcdStarted = false;
+    }
+  }
+
+  log('browser bundle (scripts/bundle-size.mjs)');
+  const bs = spawnSync(process.execPath, ['scripts/bundle-size.mjs'], { cwd: root, env, encoding: 'utf8' });
+  const bundleText = `${bs.stdout ?? ''}${bs.stderr ?? ''}`.trim();
+  process.stderr.write(bundleText + '\n');
+  const mm = bundleText.match(/([\d.]+) KB min\+gzip/);
+  const bundle = { text: bundleText, gzipKB: mm ? Number(mm[1]) : undefined };
+
+  writeResults({ extra, bundle, failures });
+  log(`wrote bench/RESULTS.md${failures.length ? ` (failures: ${failures.length})` : ''}`);
+  if (failures.length) {
+    process.stderr.write(failures.map((f) => `  - ${f}`).join('\n') + '\n');
+    process.exitCode = 1;
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench: ${e.stack || e}\n`);
+  if (extraEtcdStarted) stopEtcd();
+  process.exit(1);
+});
