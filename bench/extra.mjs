@@ -19,7 +19,7 @@
 //   txn       compare-and-swap txns (compare modRevision =, then put) on 10,000 x scale distinct keys,
 //             64 in flight: ops/s, CPU us/op, CAS failures.
 //   grpcweb   the etcd-connect proxy in this process + a client on the web entry (gRPC-Web over fetch):
-//             10,000 x scale puts and as many gets, 64 in flight. CPU includes the proxy (same process).
+//             4,000 x scale puts and as many gets, 64 in flight. CPU includes the proxy (same process).
 // Transports (transports.mjs): lean (createLeanTransport if exported, else the default transport,
 // reported as such), connect (Connect's createGrpcTransport); grpcweb always uses the web transport.
 import { spawn } from 'node:child_process';
@@ -316,7 +316,7 @@ async function runTxn(transport) {
 
 // ---------- (d) gRPC-Web through the in-process proxy ----------
 async function runGrpcWeb() {
-  const N = Math.max(200, Math.round(10000 * scale));
+  const N = Math.max(200, Math.round(4000 * scale));
   const C = 64;
   const { createProxy } = await import('../dist/src/proxy/index.js');
   const web = await import('../dist/src/web.js');

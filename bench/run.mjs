@@ -58,13 +58,24 @@ function stopEtcd() {
   // stop-etcd.sh signals only the PID in .bench-work/etcd/etcd.pid, and only if it is an etcd of this work dir
   spawnSync(join(KIT, 'stop-etcd.sh'), { cwd: root, env, stdio: 'inherit' });
 }
+// On SIGINT/SIGTERM: no further step starts; the running child's process group
+// gets SIGINT (by its PID); once it has exited, main() stops the etcd of the work
+// dir and exits 130. If it has not exited within 20 s, it gets SIGKILL.
+let interrupted;
+class Interrupted extends Error {}
 for (const sig of ['SIGINT', 'SIGTERM']) {
   process.on(sig, () => {
+    if (interrupted) return;
+    interrupted = sig;
     process.stderr.write(`\nbench: ${sig}, stopping\n`);
-    if (current?.pid) { try { process.kill(-current.pid, 'SIGINT'); } catch { /* gone */ } }
-    setTimeout(() => { stopEtcd(); process.exit(130); }, 3000).unref();
+    const p = current;
+    if (p?.pid) {
+      try { process.kill(-p.pid, 'SIGINT'); } catch { /* gone */ }
+      setTimeout(() => { if (current === p) { try { process.kill(-p.pid, 'SIGKILL'); } catch { /* gone */ } } }, 20000).unref();
+    }
   });
 }
+const checkInterrupted = () => { if (interrupted) throw new Interrupted(`interrupted by ${interrupted}`); };
 
 // ---------- JSONL results of the kit ----------
 function readRuns(tag) {
@@ -126,7 +137,7 @@ function targetsSection(nof, getv, extra, bundle) {
   ];
   const names = CLIENTS.map((c) => c.name);
   const transportOf = (name, runs) => runs.find((r) => r.client === name && r.versions)?.versions?.transport;
-  const head = ['target', ...names.map((n) => `${n} (${transportOf(n, nof.runs) ?? '?'})`)];
+  const head = ['target', ...names.map((n) => `${n}: ${transportOf(n, nof.runs) ?? '?'}`)];
   const rows = [];
   const verdict = (ok, text) => (ok === undefined ? `n/a (${text})` : `${ok ? '**met**' : '**not met**'}: ${text}`);
 
@@ -263,14 +274,19 @@ async function main() {
   mkdirSync(WORK, { recursive: true });
 
   log(`setup (${KIT}/setup.sh, BENCH_WORK=${WORK})`);
-  if ((await run(join(KIT, 'setup.sh'), [])).code !== 0) throw new Error('setup.sh failed');
+  const setup = await run(join(KIT, 'setup.sh'), []);
+  checkInterrupted();
+  if (setup.code !== 0) throw new Error('setup.sh failed');
 
   log('npm run build');
-  if ((await run('npm', ['run', 'build'])).code !== 0) throw new Error('npm run build failed');
+  const build = await run('npm', ['run', 'build']);
+  checkInterrupted();
+  if (build.code !== 0) throw new Error('npm run build failed');
 
   log(`run-all.sh (SCALE=${SCALE} ROUNDS=${ROUNDS} PHYS=${PHYS})`);
   const clientArgs = CLIENTS.flatMap((c) => ['--client', `${c.name}=${c.cmd}`]);
   const ra = await run(join(KIT, 'run-all.sh'), clientArgs, { extraEnv: { SCALE, ROUNDS, PHYS } });
+  checkInterrupted();
   if (ra.code !== 0) failures.push(`run-all.sh exited ${ra.code}`);
   for (const tag of ['nofsync', 'fsync', 'nofsync-getvariant']) {
     for (const r of readRuns(tag).runs) if (r.error) failures.push(`${tag} ${r.client} round ${r.round}: ${String(r.error).split('\n')[0].slice(0, 160)}`);
@@ -279,14 +295,16 @@ async function main() {
   log('extra workloads (bench/extra.mjs) against a fresh etcd (--unsafe-no-fsync)');
   let extra;
   const st = await run(join(KIT, 'start-etcd.sh'), ['nofsync'], { extraEnv: { BENCH_ETCD_FLAGS: '' } });
+  extraEtcdStarted = st.code === 0;
+  checkInterrupted();
   if (st.code !== 0) {
     failures.push('start-etcd.sh for the extra workloads failed');
   } else {
-    extraEtcdStarted = true;
     try {
       const flagsFile = join(WORK, 'etcd', 'etcd-nofsync.flags');
       const etcdFlags = existsSync(flagsFile) ? readFileSync(flagsFile, 'utf8').trim() : undefined;
       const ex = await run(process.execPath, ['bench/extra.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--scale', SCALE], { capture: true });
+      checkInterrupted();
       const line = ex.out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
       if (line) {
         extra = JSON.parse(line);
@@ -317,6 +335,11 @@ async function main() {
 }
 
 main().catch((e) => {
+  if (e instanceof Interrupted) {
+    process.stderr.write(`bench: ${e.message}; nothing written to bench/RESULTS.md\n`);
+    stopEtcd(); // whichever etcd of this work dir is still running (stop-etcd.sh checks its pid file)
+    process.exit(130);
+  }
   process.stderr.write(`bench: ${e.stack || e}\n`);
   if (extraEtcdStarted) stopEtcd();
   process.exit(1);

@@ -50,12 +50,13 @@ async function test() {
 
 /**
  * Type check, gen check, bundle budget, then vitest: everything under the
- * machine's Node, and the Node suite (test/) again under Node 24. Extra
- * arguments go to vitest (e.g. a test file) and skip the Node 24 pass.
+ * machine's Node (lean transport), the Node suite (test/) again under Node 24,
+ * and again on Connect's own gRPC transport. Extra arguments go to vitest
+ * (e.g. a test file) and skip the extra passes.
  */
 async function runTests(reportDir, node24, vitestArgs) {
   const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
-  const reports = [join(reportDir, "node.json"), join(reportDir, "node24.json")];
+  const reports = [join(reportDir, "node.json"), join(reportDir, "node24.json"), join(reportDir, "connect.json")];
   const reporter = (file) => ["--reporter=default", "--reporter=json", `--outputFile.json=${file}`];
   const steps = [
     ["typecheck", "npx", ["tsc", "-p", "tsconfig.json", "--noEmit"]],
@@ -63,11 +64,15 @@ async function runTests(reportDir, node24, vitestArgs) {
     ["bundle size", process.execPath, ["scripts/bundle-size.mjs"]],
     [`vitest (Node ${process.versions.node})`, process.execPath, [vitest, "run", ...reporter(reports[0]), ...vitestArgs]],
   ];
-  if (vitestArgs.length === 0) steps.push(["vitest (Node 24, Node suite)", node24, [vitest, "run", "test/", ...reporter(reports[1])]]);
+  if (vitestArgs.length === 0) {
+    steps.push(["vitest (Node 24, Node suite)", node24, [vitest, "run", "test/", ...reporter(reports[1])]]);
+    // The transport matrix: the Node suite again on Connect's own gRPC transport.
+    steps.push(["vitest (Node suite on Connect's createGrpcTransport)", process.execPath, [vitest, "run", "test/", ...reporter(reports[2])], { ETCD_CONNECT_NODE_TRANSPORT: "connect" }]);
+  }
   let code = 0;
-  for (const [name, cmd, args] of steps) {
+  for (const [name, cmd, args, env] of steps) {
     console.error(`\n== ${name}`);
-    code = await exec(cmd, args);
+    code = await exec(cmd, args, env ? { ...process.env, ...env } : process.env);
     if (code !== 0) {
       console.error(`\n${name} failed (exit ${code})`);
       break;

@@ -26,6 +26,7 @@ export class FrameReader {
   constructor(private readonly readMaxBytes: number) {}
 
   push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return; // an empty chunk would stall take()
     this.chunks.push(chunk);
     this.buffered += chunk.length;
   }
