@@ -49,6 +49,7 @@ export type {
   LeaseStatus,
 } from "./lease/types.js";
 export type { Maintenance } from "./maintenance/maintenance.js";
+export type { Namespace } from "./namespace/namespace.js";
 export type {
   StatusResponse,
   Alarm,

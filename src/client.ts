@@ -17,6 +17,7 @@ import { type Lease, createLease } from "./lease/lease.js";
 import { type Auth, createAuth } from "./auth/auth.js";
 import { type Maintenance, createMaintenance, endpointStatus } from "./maintenance/maintenance.js";
 import type { EndpointStatus } from "./maintenance/types.js";
+import { type Namespace, createNamespace } from "./namespace/namespace.js";
 import {
   type ClientOptions,
   type CallOptions,
@@ -44,6 +45,11 @@ export interface Client extends KV {
   readonly maintenance: Maintenance;
   /** Auth administration: users, roles, permissions, enable/disable. */
   readonly auth: Auth;
+  /**
+   * A view of this client inside a key prefix (Go's namespace package): KV,
+   * txn, watch and lease key listings as if the prefix were the root.
+   */
+  namespace(prefix: Bytes): Namespace;
   /**
    * Every configured endpoint's status, or the error it gave, side by side
    * (`etcdctl endpoint status` and `endpoint health`), for dashboards.
@@ -192,14 +198,17 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
     for (const fn of cleanups.splice(0)) fn();
     transport.close();
   };
+  const lease = createLease(ctx);
+  const watch = createWatch(ctx);
   const client: Client = {
     ...createKV(ctx),
     cluster,
-    lease: createLease(ctx),
+    lease,
     maintenance: createMaintenance(ctx),
     auth: createAuth(ctx),
     endpointStatus: (callOptions) => endpointStatus(ctx, callOptions),
-    watch: createWatch(ctx),
+    watch,
+    namespace: (prefix) => createNamespace(ctx, watch, lease, prefix),
     get endpoints() {
       return transport.endpoints;
     },

@@ -20,6 +20,7 @@ import {
   op,
 } from "../op.js";
 import type { CallOptions } from "../options.js";
+import type { Prefixer } from "../namespace/prefix.js";
 import { checkRequestSize, opSizeBound } from "../request-size.js";
 import {
   type CompactResponse,
@@ -60,25 +61,40 @@ export interface KV {
   do(operation: Op, options?: CallOptions): Promise<OpResponse>;
 }
 
-/** Builds the KV facade over a client context. @internal */
-export function createKV(ctx: ClientContext): KV {
+/**
+ * Builds the KV facade over a client context; with a prefixer, a namespaced
+ * view (keys in, ranges clamped, keys out without the prefix). @internal
+ */
+export function createKV(ctx: ClientContext, ns?: Prefixer): KV {
   const limit = ctx.maxCallSendMsgSize;
 
   async function execGet(o: GetOp, options: CallOptions | undefined): Promise<GetResponse> {
+    if (ns) o = ns.op(o) as GetOp;
     checkRequestSize(RangeRequestSchema, o.request, opSizeBound(o), limit);
-    return getResponse(await ctx.call(options, (c) => ctx.services.kv.range(o.request, c)));
+    const r = getResponse(await ctx.call(options, (c) => ctx.services.kv.range(o.request, c)));
+    if (ns) for (const kv of r.kvs) ns.kv(kv);
+    return r;
   }
   async function execPut(o: PutOp, options: CallOptions | undefined): Promise<PutResponse> {
+    if (ns) o = ns.op(o) as PutOp;
     checkRequestSize(PutRequestSchema, o.request, opSizeBound(o), limit);
-    return putResponse(await ctx.call(options, (c) => ctx.services.kv.put(o.request, c)));
+    const r = putResponse(await ctx.call(options, (c) => ctx.services.kv.put(o.request, c)));
+    ns?.kv(r.prevKv);
+    return r;
   }
   async function execDelete(o: DeleteOp, options: CallOptions | undefined): Promise<DeleteResponse> {
+    if (ns) o = ns.op(o) as DeleteOp;
     checkRequestSize(DeleteRangeRequestSchema, o.request, opSizeBound(o), limit);
-    return deleteResponse(await ctx.call(options, (c) => ctx.services.kv.deleteRange(o.request, c)));
+    const r = deleteResponse(await ctx.call(options, (c) => ctx.services.kv.deleteRange(o.request, c)));
+    if (ns) for (const kv of r.prevKvs) ns.kv(kv);
+    return r;
   }
   async function execTxn(o: TxnOp, options: CallOptions | undefined): Promise<TxnResponse> {
+    if (ns) o = ns.op(o) as TxnOp;
     checkRequestSize(TxnRequestSchema, o.request, opSizeBound(o), limit);
-    return txnResponse(await ctx.call(options, (c) => ctx.services.kv.txn(o.request, c)));
+    const r = txnResponse(await ctx.call(options, (c) => ctx.services.kv.txn(o.request, c)));
+    if (ns) for (const x of r.responses) ns.opResponse(x);
+    return r;
   }
 
   return {
