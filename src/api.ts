@@ -50,6 +50,8 @@ export type {
 } from "./lease/types.js";
 export type { Maintenance } from "./maintenance/maintenance.js";
 export type { Namespace } from "./namespace/namespace.js";
+export type { Logger, LogFields } from "./log.js";
+export { createObservingInterceptor, type RpcInfo, type RpcObserver } from "./metrics/observe.js";
 export type {
   StatusResponse,
   Alarm,

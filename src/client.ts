@@ -31,6 +31,7 @@ import {
   type TransportFactoryOptions,
 } from "./options.js";
 import { createTokenStore } from "./auth/tokens.js";
+import { createLog } from "./log.js";
 import { type EndpointState, type EndpointTransport, createEndpointTransport } from "./transport/endpoints.js";
 import type { WatchOptions, Watcher } from "./watch/types.js";
 import { createWatch } from "./watch/watch.js";
@@ -125,7 +126,8 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
   if ((options.username === undefined) !== (options.password === undefined)) {
     throw new TypeError("username and password go together");
   }
-  const tokens = options.username === undefined ? undefined : createTokenStore(options.username, options.password!);
+  const log = createLog(options.logger);
+  const tokens = options.username === undefined ? undefined : createTokenStore(options.username, options.password!, log);
   const requireLeader = options.requireLeader === true;
   const factory = options.transport ?? runtimeTransport;
   const base: Omit<TransportFactoryOptions, "interceptors"> = {
@@ -145,7 +147,12 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
       const interceptors = tokens ? [tokens.interceptor(endpoint, () => transport.endpoint(endpoint)), ...userInterceptors] : userInterceptors;
       return factory(endpoint, { ...base, interceptors });
     },
-    options.onEndpointStateChange,
+    (state) => {
+      if (state.state === "failing") log.warn("endpoint failing", { endpoint: state.endpoint, error: state.error });
+      else if (state.state === "ready") log.info("endpoint ready", { endpoint: state.endpoint });
+      options.onEndpointStateChange?.(state);
+    },
+    log,
   );
   let closed = false;
   const cleanups: (() => void)[] = [];
@@ -161,6 +168,7 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
     },
     transport,
     maxCallSendMsgSize,
+    log,
     requireLeader,
     canReauthenticate: tokens !== undefined,
     forgetToken: (endpoint) => tokens?.forget(endpoint),

@@ -1,6 +1,7 @@
 import type { CallOptions as ConnectCallOptions, Client as ServiceClient } from "@connectrpc/connect";
 import type { Auth, Cluster, KV, Lease, Maintenance, Watch } from "../gen/etcdserverpb/rpc_pb.js";
 import type { CallOptions } from "./options.js";
+import type { Log } from "./log.js";
 import type { EndpointTransport } from "./transport/endpoints.js";
 
 /** The generated service clients a client uses, all over one transport. @internal */
@@ -22,6 +23,8 @@ export interface ClientContext {
   readonly services: Services;
   readonly transport: EndpointTransport;
   readonly maxCallSendMsgSize: number;
+  /** The client's log (silent unless the user gave a logger). */
+  readonly log: Log;
   /** The client's default for `requireLeader`. */
   readonly requireLeader: boolean;
   /** Whether the client has credentials, so a refused token can be replaced. */

@@ -127,6 +127,12 @@ export interface ClientOptions {
    * started, non-learner members), like Go's `AutoSyncInterval`. Default: off.
    */
   autoSyncIntervalMs?: number;
+  /**
+   * Where the client reports reconnects, failovers, retries, token refreshes
+   * and lost leases (never tokens, passwords or values). `console` works.
+   * Default: silent.
+   */
+  logger?: import("./log.js").Logger;
   /** Called when an endpoint's state changes (idle, connecting, ready, failing), for dashboards. */
   onEndpointStateChange?: (state: import("./transport/endpoints.js").EndpointState) => void;
 }

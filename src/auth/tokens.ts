@@ -1,6 +1,7 @@
 import { type Interceptor, type StreamResponse, type Transport, createClient } from "@connectrpc/connect";
 import { Auth } from "../../gen/etcdserverpb/rpc_pb.js";
 import { EtcdError, type EtcdErrorKind } from "../errors.js";
+import type { Log } from "../log.js";
 
 /** etcd's answers that a new token fixes (Go's clientv3 refreshes on the same). */
 const refreshKinds = new Set<EtcdErrorKind>(["invalid-auth-token", "auth-old-revision", "user-empty"]);
@@ -30,13 +31,14 @@ interface Entry {
 }
 
 /** Creates a {@link TokenStore} for `username`/`password`. @internal */
-export function createTokenStore(username: string, password: string): TokenStore {
+export function createTokenStore(username: string, password: string, log?: Log): TokenStore {
   const tokens = new Map<string, Entry>();
 
   function token(endpoint: string, transport: () => Transport, signal: AbortSignal | undefined): Promise<string | undefined> {
     const existing = tokens.get(endpoint);
     if (existing) return existing.promise;
     const entry: Entry = { settled: false, promise: Promise.resolve(undefined) };
+    log?.info("authenticating", { endpoint, user: username });
     entry.promise = createClient(Auth, transport())
       .authenticate({ name: username, password }, { signal })
       .then(

@@ -75,8 +75,10 @@ export function createLease(ctx: ClientContext): Lease {
             events,
             (requests, signal) => ctx.services.lease.leaseKeepAlive(requests, { signal, headers: requireLeaderHeader }),
             ctx.transport,
+            ctx.log,
           ),
     FIRST_KEEPALIVE_TIMEOUT_MS,
+    ctx.log,
   );
   ctx.onClose(() => scheduler.close());
 

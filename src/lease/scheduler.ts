@@ -1,6 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import type { LeaseKeepAliveResponse as LeaseKeepAliveResponseMessage } from "../../gen/etcdserverpb/rpc_pb.js";
 import { EtcdError } from "../errors.js";
+import type { Log } from "../log.js";
 import { header } from "../kv/responses.js";
 import { type KeeperSink, createKeeper } from "./keeper.js";
 import type { LeaseKeepAlive, LeaseKeepAliveOptions } from "./types.js";
@@ -55,6 +56,7 @@ interface LeaseState {
 export function createKeepAliveScheduler(
   createSender: (events: RenewalEvents) => RenewalSender,
   firstTimeoutMs: number,
+  log?: Log,
 ): KeepAliveScheduler {
   const leases = new Map<bigint, LeaseState>();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -85,6 +87,7 @@ export function createKeepAliveScheduler(
   });
 
   function lose(st: LeaseState, err: EtcdError): void {
+    log?.warn("lease lost", { lease: st.id.toString(16), kind: err.kind });
     leases.delete(st.id);
     for (const k of st.keepers) k.end(err);
   }

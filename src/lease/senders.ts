@@ -8,6 +8,7 @@ import { callHalfDuplex } from "../transport/half-duplex.js";
 import type { EndpointTransport } from "../transport/endpoints.js";
 import { createBackoff, sleep } from "../util/backoff.js";
 import { type RequestQueue, createRequestQueue } from "../util/request-queue.js";
+import type { Log } from "../log.js";
 import type { RenewalEvents, RenewalSender } from "./scheduler.js";
 
 type KeepAliveRequest = MessageInitShape<typeof LeaseKeepAliveRequestSchema>;
@@ -25,6 +26,7 @@ export function createStreamSender(
   events: RenewalEvents,
   open: (requests: AsyncIterable<KeepAliveRequest>, signal: AbortSignal) => AsyncIterable<LeaseKeepAliveResponseMessage>,
   transport: EndpointTransport,
+  log?: Log,
 ): RenewalSender {
   let requests: RequestQueue<KeepAliveRequest> | undefined;
   let abort: AbortController | undefined;
@@ -61,6 +63,7 @@ export function createStreamSender(
       events.broken();
       // Aborted by idle() and wanted again right away: not the endpoint's fault.
       if (controller.signal.aborted) continue;
+      log?.warn("lease keepalive stream broke; reconnecting", { endpoint, error: failure instanceof Error ? failure.message : String(failure) });
       transport.failed(endpoint, failure);
       await sleep(backoff.next());
     }

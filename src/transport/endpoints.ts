@@ -1,4 +1,5 @@
 import { Code, ConnectError, type ContextValues, type Transport, createContextKey } from "@connectrpc/connect";
+import type { Log } from "../log.js";
 import type { EtcdTransport } from "./etcd-transport.js";
 import { isUnavailable, neverSent, shouldRetry } from "./retry-policy.js";
 
@@ -75,6 +76,7 @@ export function createEndpointTransport(
   endpoints: readonly string[],
   create: (endpoint: string) => EtcdTransport,
   onStateChange?: (state: EndpointState) => void,
+  log?: Log,
 ): EndpointTransport {
   let slots: Slot[] = endpoints.map(newSlot);
   let index = 0;
@@ -228,6 +230,7 @@ export function createEndpointTransport(
             throw lost && !neverSent(err) ? connectionLost(slot.url, err) : err;
           }
           lastError = err;
+          log?.debug("retrying on the next endpoint", { method: name, endpoint: slot.url, error: err instanceof Error ? err.message : String(err) });
           await pause(RETRY_PAUSE_MS * (0.9 + Math.random() * 0.2), deadline, signal, closed.signal);
         }
       }

@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { WatchRequestSchema, WatchResponse as WatchResponseMessage } from "../../gen/etcdserverpb/rpc_pb.js";
 import { EtcdError } from "../errors.js";
+import type { Log } from "../log.js";
 import { createBackoff, sleep } from "../util/backoff.js";
 import { type RequestQueue, createRequestQueue } from "../util/request-queue.js";
 import { type Registration, refusedForToken } from "./registration.js";
@@ -24,6 +25,7 @@ export interface DuplexStreamDeps {
   canReauthenticate: boolean;
   /** Drops the endpoint's auth token before the stream reopens. */
   forgetToken(endpoint: string): void;
+  log: Log;
   /** The stream has no watchers left and stopped. */
   onIdle(): void;
 }
@@ -159,7 +161,7 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
 
   async function run(): Promise<void> {
     running = true;
-    while (live.size > 0) {
+    for (let attempt = 0; live.size > 0; attempt++) {
       const endpoint = deps.current();
       const controller = new AbortController();
       const queue = createRequestQueue<WatchRequest>();
@@ -183,6 +185,7 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
             first = false;
             backoff.reset();
             deps.succeeded(endpoint);
+            if (attempt > 0) deps.log.info("watch stream resumed", { endpoint, watchers: live.size });
           }
           handle(r);
         }
@@ -205,6 +208,7 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
         break;
       }
       for (const reg of regs) reg.sink.setState({ state: "reconnecting", endpoint, error: failure });
+      deps.log.warn("watch stream broke; reconnecting", { endpoint, error: failure.message, watchers: live.size });
       deps.failed(endpoint, failure);
       await sleep(backoff.next());
     }

@@ -49,6 +49,7 @@ export function createWatch(ctx: ClientContext): WatchFn {
         requireLeader,
         canReauthenticate: ctx.canReauthenticate,
         forgetToken: (endpoint) => ctx.forgetToken(endpoint),
+        log: ctx.log,
         onIdle: () => {
           if (streams.get(key) === created) streams.delete(key);
         },
