@@ -28,6 +28,8 @@ export type EtcdErrorKind =
   | "lease-exists"
   | "lease-ttl-too-large"
   | "lease-expired"
+  // Concurrency recipes
+  | "locked"
   // Membership
   | "member-exists"
   | "peer-url-exists"

@@ -23,7 +23,7 @@ describe("metrics", () => {
     } finally {
       c.close();
     }
-    let series: { name: string; labels: Record<string, string | number>; value: number }[] = [];
+    let series: { name: string; labels: Partial<Record<string, string | number>>; value: number }[] = [];
     const refresh = async () => {
       // Histogram series are named like grpc_client_handling_seconds_count inside their metric.
       series = (await registry.getMetricsAsJSON()).flatMap((m) =>
