@@ -51,7 +51,6 @@ export type {
 export type { Maintenance } from "./maintenance/maintenance.js";
 export type { Namespace } from "./namespace/namespace.js";
 export type { Logger, LogFields } from "./log.js";
-export { createObservingInterceptor, type RpcInfo, type RpcObserver } from "./metrics/observe.js";
 export type {
   StatusResponse,
   Alarm,

@@ -91,103 +91,109 @@ export type EtcdErrorKind =
 type Entry = readonly [EtcdErrorKind, Code];
 
 /** etcd's error messages (server `rpctypes`), by exact message text. */
+// Stored without etcd's "etcdserver: " prefix (see lookup()); the other entries are Go's own messages.
 const byMessage = new Map<string, Entry>([
-  ["etcdserver: key is not provided", ["empty-key", Code.InvalidArgument]],
-  ["etcdserver: key not found", ["key-not-found", Code.InvalidArgument]],
-  ["etcdserver: value is provided", ["value-provided", Code.InvalidArgument]],
-  ["etcdserver: lease is provided", ["lease-provided", Code.InvalidArgument]],
-  ["etcdserver: ttl is 0", ["ttl-zero", Code.InvalidArgument]],
-  ["etcdserver: too many operations in txn request", ["too-many-ops", Code.InvalidArgument]],
-  ["etcdserver: duplicate key given in txn request", ["duplicate-key", Code.InvalidArgument]],
-  ["etcdserver: invalid sort option", ["invalid-sort-option", Code.InvalidArgument]],
-  ["etcdserver: mvcc: required revision has been compacted", ["compacted", Code.OutOfRange]],
-  ["etcdserver: mvcc: required revision is a future revision", ["future-revision", Code.OutOfRange]],
-  ["etcdserver: mvcc: database space exceeded", ["no-space", Code.ResourceExhausted]],
-  ["etcdserver: requested lease not found", ["lease-not-found", Code.NotFound]],
-  ["etcdserver: lease already exists", ["lease-exists", Code.FailedPrecondition]],
-  ["etcdserver: too large lease TTL", ["lease-ttl-too-large", Code.OutOfRange]],
-  ["etcdserver: member ID already exist", ["member-exists", Code.FailedPrecondition]],
-  ["etcdserver: Peer URLs already exists", ["peer-url-exists", Code.FailedPrecondition]],
+  ["key is not provided", ["empty-key", Code.InvalidArgument]],
+  ["key not found", ["key-not-found", Code.InvalidArgument]],
+  ["value is provided", ["value-provided", Code.InvalidArgument]],
+  ["lease is provided", ["lease-provided", Code.InvalidArgument]],
+  ["ttl is 0", ["ttl-zero", Code.InvalidArgument]],
+  ["too many operations in txn request", ["too-many-ops", Code.InvalidArgument]],
+  ["duplicate key given in txn request", ["duplicate-key", Code.InvalidArgument]],
+  ["invalid sort option", ["invalid-sort-option", Code.InvalidArgument]],
+  ["mvcc: required revision has been compacted", ["compacted", Code.OutOfRange]],
+  ["mvcc: required revision is a future revision", ["future-revision", Code.OutOfRange]],
+  ["mvcc: database space exceeded", ["no-space", Code.ResourceExhausted]],
+  ["requested lease not found", ["lease-not-found", Code.NotFound]],
+  ["lease already exists", ["lease-exists", Code.FailedPrecondition]],
+  ["too large lease TTL", ["lease-ttl-too-large", Code.OutOfRange]],
+  ["member ID already exist", ["member-exists", Code.FailedPrecondition]],
+  ["Peer URLs already exists", ["peer-url-exists", Code.FailedPrecondition]],
   [
-    "etcdserver: re-configuration failed due to not enough started members",
+    "re-configuration failed due to not enough started members",
     ["member-not-enough-started", Code.FailedPrecondition],
   ],
-  ["etcdserver: given member URLs are invalid", ["member-bad-urls", Code.InvalidArgument]],
-  ["etcdserver: member not found", ["member-not-found", Code.NotFound]],
-  ["etcdserver: can only promote a learner member", ["member-not-learner", Code.FailedPrecondition]],
+  ["given member URLs are invalid", ["member-bad-urls", Code.InvalidArgument]],
+  ["member not found", ["member-not-found", Code.NotFound]],
+  ["can only promote a learner member", ["member-not-learner", Code.FailedPrecondition]],
   [
-    "etcdserver: can only promote a learner member which is in sync with leader",
+    "can only promote a learner member which is in sync with leader",
     ["learner-not-ready", Code.FailedPrecondition],
   ],
-  ["etcdserver: too many learner members in cluster", ["too-many-learners", Code.FailedPrecondition]],
-  ["etcdserver: cluster ID mismatch", ["cluster-id-mismatch", Code.FailedPrecondition]],
-  ["etcdserver: request is too large", ["request-too-large", Code.InvalidArgument]],
-  ["etcdserver: too many requests", ["too-many-requests", Code.ResourceExhausted]],
-  ["etcdserver: root user does not exist", ["root-user-not-exist", Code.FailedPrecondition]],
-  ["etcdserver: root user does not have root role", ["root-role-not-exist", Code.FailedPrecondition]],
-  ["etcdserver: user name already exists", ["user-already-exists", Code.FailedPrecondition]],
-  ["etcdserver: user name is empty", ["user-empty", Code.InvalidArgument]],
-  ["etcdserver: user name not found", ["user-not-found", Code.FailedPrecondition]],
-  ["etcdserver: role name already exists", ["role-already-exists", Code.FailedPrecondition]],
-  ["etcdserver: role name not found", ["role-not-found", Code.FailedPrecondition]],
-  ["etcdserver: role name is empty", ["role-empty", Code.InvalidArgument]],
+  ["too many learner members in cluster", ["too-many-learners", Code.FailedPrecondition]],
+  ["cluster ID mismatch", ["cluster-id-mismatch", Code.FailedPrecondition]],
+  ["request is too large", ["request-too-large", Code.InvalidArgument]],
+  ["too many requests", ["too-many-requests", Code.ResourceExhausted]],
+  ["root user does not exist", ["root-user-not-exist", Code.FailedPrecondition]],
+  ["root user does not have root role", ["root-role-not-exist", Code.FailedPrecondition]],
+  ["user name already exists", ["user-already-exists", Code.FailedPrecondition]],
+  ["user name is empty", ["user-empty", Code.InvalidArgument]],
+  ["user name not found", ["user-not-found", Code.FailedPrecondition]],
+  ["role name already exists", ["role-already-exists", Code.FailedPrecondition]],
+  ["role name not found", ["role-not-found", Code.FailedPrecondition]],
+  ["role name is empty", ["role-empty", Code.InvalidArgument]],
   [
-    "etcdserver: authentication failed, invalid user ID or password",
+    "authentication failed, invalid user ID or password",
     ["auth-failed", Code.InvalidArgument],
   ],
-  ["etcdserver: permission not given", ["permission-not-given", Code.InvalidArgument]],
-  ["etcdserver: permission denied", ["permission-denied", Code.PermissionDenied]],
-  ["etcdserver: role is not granted to the user", ["role-not-granted", Code.FailedPrecondition]],
+  ["permission not given", ["permission-not-given", Code.InvalidArgument]],
+  ["permission denied", ["permission-denied", Code.PermissionDenied]],
+  ["role is not granted to the user", ["role-not-granted", Code.FailedPrecondition]],
   [
-    "etcdserver: permission is not granted to the role",
+    "permission is not granted to the role",
     ["permission-not-granted", Code.FailedPrecondition],
   ],
-  ["etcdserver: authentication is not enabled", ["auth-not-enabled", Code.FailedPrecondition]],
-  ["etcdserver: invalid auth token", ["invalid-auth-token", Code.Unauthenticated]],
-  ["etcdserver: invalid auth management", ["invalid-auth-management", Code.InvalidArgument]],
-  ["etcdserver: revision of auth store is old", ["auth-old-revision", Code.InvalidArgument]],
-  ["etcdserver: no leader", ["no-leader", Code.Unavailable]],
-  ["etcdserver: not leader", ["not-leader", Code.FailedPrecondition]],
-  ["etcdserver: leader changed", ["leader-changed", Code.Unavailable]],
-  ["etcdserver: not capable", ["not-capable", Code.Unavailable]],
-  ["etcdserver: server stopped", ["server-stopped", Code.Unavailable]],
-  ["etcdserver: request timed out", ["timeout", Code.Unavailable]],
+  ["authentication is not enabled", ["auth-not-enabled", Code.FailedPrecondition]],
+  ["invalid auth token", ["invalid-auth-token", Code.Unauthenticated]],
+  ["invalid auth management", ["invalid-auth-management", Code.InvalidArgument]],
+  ["revision of auth store is old", ["auth-old-revision", Code.InvalidArgument]],
+  ["no leader", ["no-leader", Code.Unavailable]],
+  ["not leader", ["not-leader", Code.FailedPrecondition]],
+  ["leader changed", ["leader-changed", Code.Unavailable]],
+  ["not capable", ["not-capable", Code.Unavailable]],
+  ["server stopped", ["server-stopped", Code.Unavailable]],
+  ["request timed out", ["timeout", Code.Unavailable]],
   [
-    "etcdserver: request timed out, possibly due to previous leader failure",
+    "request timed out, possibly due to previous leader failure",
     ["timeout-due-to-leader-fail", Code.Unavailable],
   ],
   [
-    "etcdserver: request timed out, possibly due to connection lost",
+    "request timed out, possibly due to connection lost",
     ["timeout-due-to-connection-lost", Code.Unavailable],
   ],
   [
-    "etcdserver: request timed out, waiting for the applied index took too long",
+    "request timed out, waiting for the applied index took too long",
     ["timeout-wait-applied-index", Code.Unavailable],
   ],
-  ["etcdserver: unhealthy cluster", ["unhealthy-cluster", Code.Unavailable]],
-  ["etcdserver: corrupt cluster", ["corrupt-cluster", Code.DataLoss]],
-  ["etcdserver: rpc not supported for learner", ["not-supported-for-learner", Code.Unavailable]],
-  ["etcdserver: bad leader transferee", ["bad-leader-transferee", Code.FailedPrecondition]],
+  ["unhealthy cluster", ["unhealthy-cluster", Code.Unavailable]],
+  ["corrupt cluster", ["corrupt-cluster", Code.DataLoss]],
+  ["rpc not supported for learner", ["not-supported-for-learner", Code.Unavailable]],
+  ["bad leader transferee", ["bad-leader-transferee", Code.FailedPrecondition]],
   [
-    "etcdserver: cluster version not found during downgrade",
+    "cluster version not found during downgrade",
     ["cluster-version-unavailable", Code.Unavailable],
   ],
   [
-    "etcdserver: wrong downgrade target version format",
+    "wrong downgrade target version format",
     ["wrong-downgrade-version-format", Code.InvalidArgument],
   ],
   [
-    "etcdserver: invalid downgrade target version",
+    "invalid downgrade target version",
     ["invalid-downgrade-target-version", Code.InvalidArgument],
   ],
-  ["etcdserver: cluster has a downgrade job in progress", ["downgrade-in-process", Code.FailedPrecondition]],
-  ["etcdserver: no inflight downgrade job", ["no-inflight-downgrade", Code.FailedPrecondition]],
-  ["etcdserver: request canceled", ["canceled", Code.Canceled]],
+  ["cluster has a downgrade job in progress", ["downgrade-in-process", Code.FailedPrecondition]],
+  ["no inflight downgrade job", ["no-inflight-downgrade", Code.FailedPrecondition]],
+  ["request canceled", ["canceled", Code.Canceled]],
   ["mvcc: watcher range is empty", ["invalid-range", Code.InvalidArgument]],
   // A server-side deadline (from grpc-timeout) comes back as Unknown with Go's context message.
   ["context deadline exceeded", ["deadline-exceeded", Code.DeadlineExceeded]],
   ["context canceled", ["canceled", Code.Canceled]],
 ]);
+
+/** etcd's entry for a message, with or without its "etcdserver: " prefix. */
+function lookup(message: string): Entry | undefined {
+  return byMessage.get(message.startsWith("etcdserver: ") ? message.slice(12) : message);
+}
 
 /** Kinds for gRPC codes when the message is not one of etcd's own. */
 const byCode: Partial<Record<Code, EtcdErrorKind>> = {
@@ -258,7 +264,7 @@ export class EtcdError extends Error {
   static fromMessage(message: string): EtcdError | undefined {
     // etcd 3.4 puts Go's formatted status in cancel reasons: "rpc error: code = X desc = <message>".
     const desc = /^rpc error: code = \w+ desc = ([^]*)$/.exec(message)?.[1] ?? message;
-    const known = byMessage.get(desc) ?? byMessage.get(`etcdserver: ${desc}`);
+    const known = lookup(desc);
     return known && new EtcdError(known[0], known[1], desc);
   }
 
@@ -269,7 +275,7 @@ export class EtcdError extends Error {
 }
 
 function fromConnectError(err: ConnectError): EtcdError {
-  const known = byMessage.get(err.rawMessage);
+  const known = lookup(err.rawMessage);
   const options = { cause: err, metadata: err.metadata };
   if (known) return new EtcdError(known[0], known[1], err.rawMessage, options);
   if (err.code === Code.ResourceExhausted) {

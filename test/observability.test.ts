@@ -1,7 +1,8 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createPrometheusInterceptor } from "../src/metrics/prometheus.js";
-import { type LogFields, type RpcInfo, connect, createObservingInterceptor } from "../src/index.js";
+import { type LogFields, connect } from "../src/index.js";
+import { type RpcInfo, createObservingInterceptor } from "../src/metrics/observe.js";
 import { useEtcd } from "./harness/etcd.js";
 import { consume } from "./harness/watch.js";
 
