@@ -23,7 +23,7 @@
 // Transports (transports.mjs): lean (createLeanTransport if exported, else the default transport,
 // reported as such), connect (Connect's createGrpcTransport); grpcweb always uses the web transport.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { pickTransport } from './transports.mjs';
 
@@ -107,8 +107,17 @@ function mulberry32(seed) { // small seeded PRNG: the same random keys every run
   };
 }
 
+// Imports a module of the build. The build lives in the shared dist/, which a
+// concurrent `npm run build` (or `npm pack`) in this checkout deletes and
+// rewrites: wait up to 60 s for the file to be back.
+async function importDist(rel) {
+  const url = new URL(`../dist/src/${rel}`, import.meta.url);
+  for (let i = 0; i < 120 && !existsSync(url); i++) await sleep(500);
+  return import(url.href);
+}
+
 async function nodeClient(transport) {
-  const etcd = await import('../dist/src/node.js');
+  const etcd = await importDist('node.js');
   const { transport: factory, name } = pickTransport(etcd, transport);
   const options = { endpoints: ['http://' + endpoint] };
   if (factory) options.transport = factory;
@@ -318,8 +327,8 @@ async function runTxn(transport) {
 async function runGrpcWeb() {
   const N = Math.max(200, Math.round(4000 * scale));
   const C = 64;
-  const { createProxy } = await import('../dist/src/proxy/index.js');
-  const web = await import('../dist/src/web.js');
+  const { createProxy } = await importDist('proxy/index.js');
+  const web = await importDist('web.js');
   const proxy = createProxy({ endpoints: ['http://' + endpoint], logLevel: 'silent' });
   const { url } = await proxy.listen(0);
   let client;

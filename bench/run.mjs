@@ -77,6 +77,19 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 const checkInterrupted = () => { if (interrupted) throw new Interrupted(`interrupted by ${interrupted}`); };
 
+// The bench programs import dist/, which a concurrent `npm run build` or `npm pack`
+// in this checkout deletes and rewrites: before each stage, wait for it to be back
+// (up to 60 s), else build again.
+async function ensureBuilt() {
+  const f = join(root, 'dist', 'src', 'node.js');
+  for (let i = 0; i < 120 && !existsSync(f); i++) await new Promise((r) => setTimeout(r, 500));
+  if (existsSync(f)) return;
+  log('dist/ is gone (another build?): npm run build');
+  const b = await run('npm', ['run', 'build']);
+  checkInterrupted();
+  if (b.code !== 0) throw new Error('npm run build failed');
+}
+
 // ---------- JSONL results of the kit ----------
 function readRuns(tag) {
   const f = join(RESULTS_DIR, `${tag}.jsonl`);
@@ -283,6 +296,7 @@ async function main() {
   checkInterrupted();
   if (build.code !== 0) throw new Error('npm run build failed');
 
+  await ensureBuilt();
   log(`run-all.sh (SCALE=${SCALE} ROUNDS=${ROUNDS} PHYS=${PHYS})`);
   const clientArgs = CLIENTS.flatMap((c) => ['--client', `${c.name}=${c.cmd}`]);
   const ra = await run(join(KIT, 'run-all.sh'), clientArgs, { extraEnv: { SCALE, ROUNDS, PHYS } });
@@ -292,6 +306,7 @@ async function main() {
     for (const r of readRuns(tag).runs) if (r.error) failures.push(`${tag} ${r.client} round ${r.round}: ${String(r.error).split('\n')[0].slice(0, 160)}`);
   }
 
+  await ensureBuilt();
   log('extra workloads (bench/extra.mjs) against a fresh etcd (--unsafe-no-fsync)');
   let extra;
   const st = await run(join(KIT, 'start-etcd.sh'), ['nofsync'], { extraEnv: { BENCH_ETCD_FLAGS: '' } });
