@@ -92,10 +92,26 @@ export function createMutex(session: Session, prefix: string): Mutex {
   let myRev = -1n;
   let hdr: ResponseHeader | undefined;
 
-  /** Puts the key if absent (or finds it), and reads the current holder, in one txn (Go's `tryAcquire`). */
+  /**
+   * Puts the key if absent (or finds it), and reads the current holder, in
+   * one txn (Go's `tryAcquire`). If the txn fails after it may have reached
+   * etcd (an abort or a lost connection mid-call) and this mutex held no key
+   * before, the key it may have created is removed again, so an aborted lock
+   * never leaves a place in the queue behind.
+   */
   async function tryAcquire(signal: AbortSignal | undefined): Promise<TxnResponse> {
-    if (signal?.aborted) throw EtcdError.aborted(signal);
+    if (signal?.aborted) throw EtcdError.aborted(signal); // nothing sent, nothing to clean up
     const key = `${pfx}${session.lease.toString(16)}`;
+    const hadKey = myKey !== NO_KEY;
+    try {
+      return await acquireTxn(key, signal);
+    } catch (err) {
+      if (!hadKey) await client.delete(key, { timeoutMs: session.ttl * 1000, retry: true }).catch(() => {});
+      throw toEtcdError(err, signal);
+    }
+  }
+
+  async function acquireTxn(key: string, signal: AbortSignal | undefined): Promise<TxnResponse> {
     const getOwner = op.get(pfx, { prefix: true, sort: { target: "create", order: "ascend" }, limit: 1, keysOnly: true });
     const resp = await client.txn(
       {
