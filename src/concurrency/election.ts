@@ -206,14 +206,23 @@ function build(session: Session, pfx: string, resumed: { key: string; revision: 
       const v = toBytes(value, "value");
       if (signal?.aborted) throw EtcdError.aborted(signal);
       const key = `${pfx}${session.lease.toString(16)}`;
-      const resp = await client.txn(
-        {
-          compare: [compare.createRevision(key, "=", 0)],
-          success: [op.put(key, v, { lease: session.lease })],
-          failure: [op.get(key)],
-        },
-        callOptions(signal),
-      );
+      const wasCandidate = candidate;
+      let resp: Awaited<ReturnType<typeof client.txn>>;
+      try {
+        resp = await client.txn(
+          {
+            compare: [compare.createRevision(key, "=", 0)],
+            success: [op.put(key, v, { lease: session.lease })],
+            failure: [op.get(key)],
+          },
+          callOptions(signal),
+        );
+      } catch (err) {
+        // The txn may have reached etcd before the abort or the lost connection:
+        // take back a candidacy key this call may have created.
+        if (!wasCandidate) await client.delete(key, { timeoutMs: session.ttl * 1000, retry: true }).catch(() => {});
+        throw toEtcdError(err, signal);
+      }
       leaderKey = key;
       leaderRev = resp.header.revision;
       candidate = true;
@@ -224,7 +233,7 @@ function build(session: Session, pfx: string, resumed: { key: string; revision: 
           try {
             await proclaim(v, options);
           } catch (err) {
-            await resign(options).catch(() => {});
+            await resign({ timeoutMs: session.ttl * 1000 }).catch(() => {}); // not with the (maybe aborted) signal
             throw toEtcdError(err, signal);
           }
         }
