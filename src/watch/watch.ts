@@ -36,19 +36,24 @@ export function createWatch(ctx: ClientContext): WatchFn {
     for (const w of [...watchers]) w.close();
   });
 
+  /** What both kinds of watch stream need from the client. */
+  const streamDeps = (requireLeader: boolean) => ({
+    current: () => ctx.transport.current,
+    failed: (endpoint: string, error: unknown) => ctx.transport.failed(endpoint, error),
+    succeeded: (endpoint: string) => ctx.transport.succeeded(endpoint),
+    requireLeader,
+    canReauthenticate: ctx.canReauthenticate,
+    forgetToken: (endpoint: string) => ctx.forgetToken(endpoint),
+  });
+
   function stream(requireLeader: boolean): DuplexWatchStream {
     const key = requireLeader ? "leader" : "";
     let s = streams.get(key);
     if (s === undefined) {
       const headers = requireLeader ? requireLeaderHeader : undefined;
       const created = createDuplexWatchStream({
+        ...streamDeps(requireLeader),
         open: (requests, signal) => ctx.services.watch.watch(requests, { signal, headers }),
-        current: () => ctx.transport.current,
-        failed: (endpoint, error) => ctx.transport.failed(endpoint, error),
-        succeeded: (endpoint) => ctx.transport.succeeded(endpoint),
-        requireLeader,
-        canReauthenticate: ctx.canReauthenticate,
-        forgetToken: (endpoint) => ctx.forgetToken(endpoint),
         log: ctx.log,
         onIdle: () => {
           if (streams.get(key) === created) streams.delete(key);
@@ -100,14 +105,9 @@ export function createWatch(ctx: ClientContext): WatchFn {
       const headers = requireLeader ? requireLeaderHeader : undefined;
       bind(
         startHalfDuplexWatch(reg, {
+          ...streamDeps(requireLeader),
           open: (createRequest, signal) =>
             callHalfDuplex(ctx.transport, Watch.method.watch, { requestUnion: { case: "createRequest", value: createRequest } }, signal, headers),
-          current: () => ctx.transport.current,
-          failed: (endpoint, error) => ctx.transport.failed(endpoint, error),
-          succeeded: (endpoint) => ctx.transport.succeeded(endpoint),
-          requireLeader,
-          canReauthenticate: ctx.canReauthenticate,
-          forgetToken: (endpoint) => ctx.forgetToken(endpoint),
         }),
       );
     } else {
