@@ -1,6 +1,7 @@
 import { type DescMessage, type MessageInitShape, type MessageShape, create, fromBinary, isMessage, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError, type Interceptor, type Transport, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createEnvelopeReadableStream, createMethodUrl, encodeEnvelope, runStreamingCall, runUnaryCall } from "@connectrpc/connect/protocol";
+import { interceptorRequest } from "./call-request.js";
 import { headerGrpcStatus, requestHeader, trailerFlag, trailerParse, validateResponse, validateTrailer } from "@connectrpc/connect/protocol-grpc-web";
 
 /** Options of {@link createGrpcWebTransport}. */
@@ -35,16 +36,7 @@ export function createGrpcWebTransport(options: GrpcWebOptions): Transport {
         interceptors: options.interceptors,
         signal,
         timeoutMs,
-        req: {
-          stream: false,
-          service: method.parent,
-          method,
-          requestMethod: "POST",
-          url: createMethodUrl(options.baseUrl, method),
-          header: requestHeader(true, timeoutMs, header, false),
-          contextValues: contextValues ?? createContextValues(),
-          message,
-        },
+        req: { ...interceptorRequest(createMethodUrl(options.baseUrl, method), method, requestHeader(true, timeoutMs, header, false), contextValues), stream: false, message },
         next: async (req) => {
           const response = await fetchFn(req.url, {
             method: req.requestMethod,
@@ -90,16 +82,7 @@ export function createGrpcWebTransport(options: GrpcWebOptions): Transport {
         interceptors: options.interceptors,
         signal,
         timeoutMs,
-        req: {
-          stream: true,
-          service: method.parent,
-          method,
-          requestMethod: "POST",
-          url: createMethodUrl(options.baseUrl, method),
-          header: requestHeader(true, timeoutMs, header, false),
-          contextValues: contextValues ?? createContextValues(),
-          message: input,
-        },
+        req: { ...interceptorRequest(createMethodUrl(options.baseUrl, method), method, requestHeader(true, timeoutMs, header, false), contextValues), stream: true, message: input },
         next: async (req) => {
           const first = await req.message[Symbol.asyncIterator]().next();
           if (first.done === true) throw new ConnectError("missing request message", Code.Internal);

@@ -10,8 +10,9 @@ import {
   isMessage,
   toBinary,
 } from "@bufbuild/protobuf";
-import { Code, ConnectError, type StreamResponse, type UnaryResponse, createContextValues } from "@connectrpc/connect";
+import { Code, ConnectError, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { runStreamingCall, runUnaryCall } from "@connectrpc/connect/protocol";
+import { interceptorRequest } from "./call-request.js";
 import type { TransportFactoryOptions } from "../options.js";
 import type { EtcdTransport } from "./etcd-transport.js";
 import { FrameReader, encodeFrame } from "./grpc-frames.js";
@@ -69,6 +70,56 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
     return h;
   }
 
+  /**
+   * Opens one HTTP/2 stream for a call and wires what every call needs: the
+   * caller's abort, the deadline, the response headers and trailers, and the
+   * outcome when the stream closes. Throws (an abort, or `Unavailable` when
+   * there is no session) before anything is sent.
+   */
+  function openCall(
+    method: { parent: { typeName: string }; name: string },
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    onCancel?: (err: ConnectError) => void,
+  ): Call {
+    if (signal?.aborted) throw aborted(signal);
+    let s: http2.ClientHttp2Session;
+    try {
+      s = session.get();
+    } catch (err) {
+      throw unavailable(err);
+    }
+    const stream = s.request(requestHeaders(pathOf(method), timeoutMs, header), { endStream: false });
+    session.streamOpened();
+    let streamError: Error | undefined;
+    const call: Call = {
+      stream,
+      reader: new FrameReader(readMax),
+      headers: undefined,
+      trailers: undefined,
+      failure: undefined,
+      cancel(err) {
+        call.failure ??= err;
+        onCancel?.(call.failure);
+        stream.close(NGHTTP2_CANCEL);
+      },
+      outcome() {
+        session.streamClosed();
+        if (timer !== undefined) clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        return call.failure ?? statusOf(call.headers, call.trailers, stream, session.failure(s) ?? streamError);
+      },
+    };
+    const onAbort = () => call.cancel(aborted(signal!));
+    const timer = timeoutMs === undefined ? undefined : setTimeout(() => call.cancel(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    stream.on("response", (h) => (call.headers = h));
+    stream.on("trailers", (t) => (call.trailers = t));
+    stream.on("error", (err: Error) => (streamError = err)); // reported by outcome()
+    return call;
+  }
+
   /** One unary call on the wire. */
   function rawUnary<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
@@ -78,61 +129,34 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
     message: MessageInitShape<I>,
   ): Promise<UnaryResponse<I, O>> {
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(aborted(signal));
-      const frame = encode(method.input, message);
-      let s: http2.ClientHttp2Session;
+      let call: Call;
+      let frame: Uint8Array;
       try {
-        s = session.get();
+        frame = encode(method.input, message);
+        call = openCall(method, signal, timeoutMs, header);
       } catch (err) {
-        return reject(unavailable(err));
+        return reject(err);
       }
-      const stream = s.request(requestHeaders(pathOf(method), timeoutMs, header), { endStream: false });
-      session.streamOpened();
-      const reader = new FrameReader(readMax);
-      let responseHeaders: http2.IncomingHttpHeaders | undefined;
-      let trailers: http2.IncomingHttpHeaders | undefined;
       let output: MessageShape<O> | undefined;
-      let failure: ConnectError | undefined;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const onAbort = () => {
-        failure ??= aborted(signal!);
-        stream.close(NGHTTP2_CANCEL);
-      };
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          failure ??= new ConnectError("the operation timed out", Code.DeadlineExceeded);
-          stream.close(NGHTTP2_CANCEL);
-        }, timeoutMs);
-      }
-      signal?.addEventListener("abort", onAbort, { once: true });
-      stream.on("response", (h) => (responseHeaders = h));
-      stream.on("trailers", (t) => (trailers = t));
-      stream.on("data", (chunk: Buffer) => {
-        if (failure) return;
-        reader.push(plain(chunk));
+      call.stream.on("data", (chunk: Buffer) => {
+        if (call.failure) return;
+        call.reader.push(plain(chunk));
         try {
-          for (let m = reader.next(); m !== undefined; m = reader.next()) {
+          for (let m = call.reader.next(); m !== undefined; m = call.reader.next()) {
             if (output !== undefined) throw new ConnectError("protocol error: more than one response message", Code.Unimplemented);
             output = fromBinary(method.output, m);
           }
         } catch (err) {
-          failure = frameError(err);
-          stream.close(NGHTTP2_CANCEL);
+          call.cancel(frameError(err));
         }
       });
-      let streamError: Error | undefined;
-      stream.on("error", (err: Error) => (streamError = err));
-      stream.on("close", () => {
-        session.streamClosed();
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        if (failure) return reject(failure);
-        const status = statusOf(responseHeaders, trailers, stream, session.failure(s) ?? streamError);
+      call.stream.on("close", () => {
+        const status = call.outcome();
         if (status) return reject(status);
         if (output === undefined) return reject(new ConnectError("protocol error: missing output message", Code.Unimplemented));
-        resolve(unaryResponse(method, output, responseHeaders!, trailers));
+        resolve(unaryResponse(method, output, call.headers!, call.trailers));
       });
-      stream.end(frame);
+      call.stream.end(frame);
     });
   }
 
@@ -145,78 +169,58 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
     input: AsyncIterable<MessageInitShape<I>>,
   ): Promise<StreamResponse<I, O>> {
     return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(aborted(signal));
-      let s: http2.ClientHttp2Session;
+      let call: Call;
+      // An abort or deadline ends reading at once, queued messages included.
+      const messages = createMessageQueue<MessageShape<O>>(
+        () => call.stream.resume(),
+        () => call.stream.close(NGHTTP2_CANCEL),
+      );
       try {
-        s = session.get();
+        call = openCall(method, signal, timeoutMs, header, (err) => messages.fail(err));
       } catch (err) {
-        return reject(unavailable(err));
+        return reject(err);
       }
-      const stream = s.request(requestHeaders(pathOf(method), timeoutMs, header), { endStream: false });
-      session.streamOpened();
-      const reader = new FrameReader(readMax);
-      const messages = createMessageQueue<MessageShape<O>>(() => stream.resume(), () => stream.close(NGHTTP2_CANCEL));
-      let responseHeaders: http2.IncomingHttpHeaders | undefined;
-      let trailers: http2.IncomingHttpHeaders | undefined;
-      let failure: ConnectError | undefined;
+      const { stream } = call;
       let settled = false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const cancel = (err: ConnectError) => {
-        failure ??= err;
-        messages.fail(failure); // an abort or deadline ends reading at once, queued messages included
-        stream.close(NGHTTP2_CANCEL);
-      };
-      const onAbort = () => cancel(aborted(signal!));
-      if (timeoutMs !== undefined) timer = setTimeout(() => cancel(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
-      signal?.addEventListener("abort", onAbort, { once: true });
-
-      const start = () => {
-        if (settled) return;
-        settled = true;
-        resolve({
+      const response = (): StreamResponse<I, O> =>
+        ({
           stream: true,
           service: method.parent,
           method,
           get header() {
-            return toHeaders(responseHeaders);
+            return toHeaders(call.headers);
           },
           get trailer() {
-            return toHeaders(trailers);
+            return toHeaders(call.trailers);
           },
           message: messages.iterable,
-        } as StreamResponse<I, O>);
-      };
+        }) as StreamResponse<I, O>;
       stream.on("response", (h) => {
-        responseHeaders = h;
         // A trailers-only answer (etcd's errors) carries grpc-status here: fail the call itself.
-        if (h["grpc-status"] === undefined || h["grpc-status"] === "0") start();
+        if (!settled && (h["grpc-status"] === undefined || h["grpc-status"] === "0")) {
+          settled = true;
+          resolve(response());
+        }
       });
-      stream.on("trailers", (t) => (trailers = t));
       stream.on("data", (chunk: Buffer) => {
-        if (failure) return;
-        reader.push(plain(chunk));
+        if (call.failure) return;
+        call.reader.push(plain(chunk));
         try {
-          for (let m = reader.next(); m !== undefined; m = reader.next()) {
+          for (let m = call.reader.next(); m !== undefined; m = call.reader.next()) {
             // Too much unread: stop reading, so HTTP/2 flow control holds the server back.
             if (messages.push(fromBinary(method.output, m))) stream.pause();
           }
         } catch (err) {
-          cancel(frameError(err));
+          call.cancel(frameError(err));
         }
       });
-      let streamError: Error | undefined;
-      stream.on("error", (err: Error) => (streamError = err));
       stream.on("close", () => {
-        session.streamClosed();
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        const status = failure ?? statusOf(responseHeaders, trailers, stream, session.failure(s) ?? streamError);
-        if (!settled) {
-          settled = true;
-          messages.end(status);
-          return status ? reject(status) : resolve({ stream: true, service: method.parent, method, header: toHeaders(responseHeaders), trailer: toHeaders(trailers), message: messages.iterable } as StreamResponse<I, O>);
-        }
+        const status = call.outcome();
         messages.end(status);
+        if (settled) return;
+        settled = true;
+        if (status) reject(status);
+        else resolve(response());
       });
 
       // Send the requests as they come; a bidi call may go on sending while reading.
@@ -228,7 +232,7 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
           }
           if (!stream.closed && !stream.destroyed) stream.end();
         } catch (err) {
-          cancel(ConnectError.from(err));
+          call.cancel(ConnectError.from(err));
         }
       })();
     });
@@ -242,16 +246,7 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
         interceptors,
         signal,
         timeoutMs,
-        req: {
-          stream: false,
-          service: method.parent,
-          method,
-          requestMethod: "POST",
-          url: `${base}${pathOf(method)}`,
-          header: new Headers(header),
-          contextValues: contextValues ?? createContextValues(),
-          message,
-        },
+        req: { ...interceptorRequest(`${base}${pathOf(method)}`, method, new Headers(header), contextValues), stream: false, message },
         // Connect's runner already handles the deadline and links the signal.
         next: (req) => rawUnary(method, req.signal, undefined, headersRecord(req.header, timeoutMs), req.message),
       });
@@ -262,16 +257,7 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
         interceptors,
         signal,
         timeoutMs,
-        req: {
-          stream: true,
-          service: method.parent,
-          method,
-          requestMethod: "POST",
-          url: `${base}${pathOf(method)}`,
-          header: new Headers(header),
-          contextValues: contextValues ?? createContextValues(),
-          message: input,
-        },
+        req: { ...interceptorRequest(`${base}${pathOf(method)}`, method, new Headers(header), contextValues), stream: true, message: input },
         next: (req) => rawStream(method, req.signal, undefined, headersRecord(req.header, timeoutMs), req.message),
       });
     },
@@ -285,6 +271,20 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
  */
 function plain(chunk: Buffer): Uint8Array {
   return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+}
+
+/** One call's stream and what `openCall()` tracks for it. */
+interface Call {
+  readonly stream: http2.ClientHttp2Stream;
+  readonly reader: FrameReader;
+  headers: http2.IncomingHttpHeaders | undefined;
+  trailers: http2.IncomingHttpHeaders | undefined;
+  /** Why the client ended the call (abort, deadline, bad frame), if it did. */
+  failure: ConnectError | undefined;
+  /** Ends the call with `err` (the first reason wins). */
+  cancel(err: ConnectError): void;
+  /** Once the stream closed: releases the call's timer and listener, and returns its error, if any. */
+  outcome(): ConnectError | undefined;
 }
 
 /** Interceptor headers as a plain record, with the deadline as grpc-timeout. */
