@@ -36,6 +36,59 @@ async function example() {
   }
 }
 
+/**
+ * `npm start`: the console. A throwaway etcd (unless ETCD_ENDPOINTS is set), the proxy and the console's static
+ * server, all on loopback, until Ctrl-C (SIGINT) or SIGTERM stops them. CONSOLE_PORT picks the console's port
+ * (default 8379, or a free one when that is taken), CONSOLE_HOST its address (default 127.0.0.1).
+ */
+async function start() {
+  ensureNodeModules();
+  let cluster;
+  let endpoints = process.env.ETCD_ENDPOINTS;
+  if (!endpoints) {
+    ensureSystem(["etcd"]);
+    const { startCluster } = await import("./etcd-cluster.mjs");
+    console.error("etcd-connect: starting a throwaway etcd on loopback...");
+    cluster = await startCluster({ size: 1 });
+    endpoints = cluster.endpoints.join(",");
+  }
+  let server;
+  let stopping;
+  const stop = (signal) => {
+    stopping ??= (async () => {
+      console.error(`\netcd-connect: ${signal}: stopping the console, the proxy${cluster ? " and etcd" : ""}...`);
+      await server?.close();
+      await cluster?.stop();
+      return 0;
+    })();
+    return stopping;
+  };
+  const stopped = new Promise((resolve) => {
+    for (const signal of ["SIGINT", "SIGTERM"]) process.once(signal, () => void stop(signal).then(resolve));
+  });
+  try {
+    const { tsImport } = await import("tsx/esm/api");
+    const { startConsole } = await tsImport("../console/server.ts", import.meta.url);
+    const options = { endpoints: endpoints.split(",").map((e) => e.trim()).filter(Boolean), host: process.env.CONSOLE_HOST || "127.0.0.1" };
+    const wanted = process.env.CONSOLE_PORT ? Number(process.env.CONSOLE_PORT) : 8379;
+    try {
+      server = await startConsole({ ...options, port: wanted });
+    } catch (err) {
+      if (err?.code !== "EADDRINUSE" || process.env.CONSOLE_PORT) throw err;
+      server = await startConsole({ ...options, port: 0 });
+    }
+    console.log(`etcd console: ${server.url}`);
+    console.log(`  proxy:     ${server.proxyUrl} -> etcd ${options.endpoints.join(", ")}`);
+    console.log(`  console.js ${(server.size.gzip / 1024).toFixed(1)} KB min+gzip`);
+    console.log("Press Ctrl-C to stop.");
+  } catch (err) {
+    console.error(`etcd-connect: the console did not start: ${err?.stack ?? err}`);
+    await stop("error");
+    return 1;
+  }
+  return stopped;
+}
+
 async function test() {
   ensureNodeModules();
   ensureSystem(["etcd", "etcdctl", "chromium", "openssl"]);
@@ -96,7 +149,7 @@ function printSummary(reports) {
   console.log(`\ntests: ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ""}`);
 }
 
-const jobs = { example, test };
+const jobs = { start, example, test };
 if (!jobs[job]) {
   console.error(`usage: node scripts/run.mjs ${Object.keys(jobs).join("|")}`);
   process.exit(2);

@@ -1,4 +1,4 @@
-// `npm start` (the hello-world example) and the packed package, run as a user would.
+// `npm start` (the console), `npm run example` (hello world), the examples and the packed package, run as a user would.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -36,20 +36,98 @@ function etcdProcessesWith(needle: string): number[] {
   return pids;
 }
 
+/** Runs `npm start` in its own process group, as a terminal would; resolves once it printed the console's URL. */
+async function startConsole(env: NodeJS.ProcessEnv) {
+  const child = spawn("npm", ["start", "--silent"], { cwd: root, env, detached: true });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (d) => (stdout += d));
+  child.stderr.on("data", (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const ctrlC = () => process.kill(-child.pid!, "SIGINT");
+  try {
+    await expect.poll(() => /^Press Ctrl-C to stop\.$/m.test(stdout) || child.exitCode !== null, { timeout: 60000, interval: 200 }).toBe(true);
+  } catch (err) {
+    ctrlC();
+    throw err;
+  }
+  if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}: ${stderr}`);
+  return { output: () => ({ stdout, stderr }), exited, ctrlC };
+}
+
 describe("npm start", () => {
-  it("starts a throwaway etcd, prints the member list and a round-tripped key, and stops etcd", async () => {
+  it("serves the console with a proxy and a throwaway etcd, and Ctrl-C stops all of them", async () => {
     const tmp = mkdtempSync(join(tmpdir(), "etcd-connect-start-"));
+    try {
+      const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp, CONSOLE_PORT: "0" };
+      delete env.ETCD_ENDPOINTS;
+      const run = await startConsole(env);
+      let exited = false;
+      try {
+        const { stdout, stderr } = run.output();
+        expect(stderr).toMatch(/starting a throwaway etcd/);
+        const url = /^etcd console: (http:\/\/127\.0\.0\.1:\d+\/)$/m.exec(stdout)?.[1];
+        const proxyUrl = /^ {2}proxy: +(http:\/\/127\.0\.0\.1:\d+) -> etcd http:\/\/127\.0\.0\.1:\d+$/m.exec(stdout)?.[1];
+        expect(url, stdout).toBeDefined();
+        expect(proxyUrl, stdout).toBeDefined();
+        expect(stdout).toMatch(/console\.js \d+\.\d KB min\+gzip/);
+        // The page, its script, and a config.json naming the proxy.
+        const html = await fetch(url!);
+        expect(html.status).toBe(200);
+        expect(await html.text()).toContain('<script type="module" src="console.js"></script>');
+        expect((await fetch(`${url}console.js`)).status).toBe(200);
+        expect(await (await fetch(`${url}config.json`)).json()).toEqual({ endpoints: [proxyUrl] });
+        // The proxy allows the console's origin (and no other), and reaches etcd.
+        const origin = new URL(url!).origin;
+        const preflight = await fetch(`${proxyUrl}/etcdserverpb.KV/Range`, { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST" } });
+        expect(preflight.status).toBe(204);
+        expect(preflight.headers.get("access-control-allow-origin")).toBe(origin);
+        const other = await fetch(`${proxyUrl}/etcdserverpb.KV/Range`, { method: "OPTIONS", headers: { origin: "http://evil.example", "access-control-request-method": "POST" } });
+        expect(other.status).toBe(403);
+        const etcdUrl = /-> etcd (\S+)$/m.exec(stdout)![1]!;
+        expect((await fetch(`${etcdUrl}/health`)).status).toBe(200);
+
+        run.ctrlC();
+        expect(await run.exited).toBe(0);
+        exited = true;
+        await expect(fetch(url!)).rejects.toThrow();
+        await expect(fetch(`${proxyUrl}/etcdserverpb.KV/Range`, { method: "OPTIONS" })).rejects.toThrow();
+        // Nothing left behind: no etcd using a data dir under this TMPDIR, and no data dir.
+        expect(etcdProcessesWith(tmp)).toEqual([]);
+        expect(readdirSync(tmp).filter((name) => name.startsWith("etcd-cluster-"))).toEqual([]);
+      } finally {
+        if (!exited) run.ctrlC();
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  }, 90000);
+
+  it("points the proxy at ETCD_ENDPOINTS instead when it is set", async () => {
+    const run = await startConsole({ ...process.env, ETCD_ENDPOINTS: etcd.endpoint, CONSOLE_PORT: "0" });
+    try {
+      expect(run.output().stdout).toContain(`-> etcd ${etcd.endpoint}`);
+      expect(run.output().stderr).not.toMatch(/starting a throwaway etcd/);
+    } finally {
+      run.ctrlC();
+      expect(await run.exited).toBe(0);
+    }
+  }, 90000);
+});
+
+describe("npm run example", () => {
+  it("starts a throwaway etcd, prints the member list and a round-tripped key, and stops etcd", async () => {
+    const tmp = mkdtempSync(join(tmpdir(), "etcd-connect-example-"));
     try {
       const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: tmp };
       delete env.ETCD_ENDPOINTS;
-      const r = await run("npm", ["start", "--silent"], { env });
+      const r = await run("npm", ["run", "example", "--silent"], { env });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^cluster [0-9a-f]+ \(answered by member [0-9a-f]+, raft term \d+\)$/m);
       expect(r.stdout).toMatch(/^ {2}member [0-9a-f]+ \S+$/m);
       expect(r.stdout).toMatch(/peer URLs: +http:\/\/127\.0\.0\.1:\d+/);
       expect(r.stdout).toMatch(/client URLs: +http:\/\/127\.0\.0\.1:\d+/);
       expect(r.stdout).toMatch(/get: hello = world from etcd-connect \(version 1\)/);
-      // Nothing left behind: no etcd using a data dir under this TMPDIR, and no data dir.
       expect(etcdProcessesWith(tmp)).toEqual([]);
       expect(readdirSync(tmp).filter((name) => name.startsWith("etcd-cluster-"))).toEqual([]);
     } finally {
@@ -59,7 +137,7 @@ describe("npm start", () => {
 
   it("uses ETCD_ENDPOINTS instead when it is set", async () => {
     await etcd.etcdctl(["put", "marker", "1"]);
-    const r = await run("npm", ["start", "--silent"], { env: { ...process.env, ETCD_ENDPOINTS: etcd.endpoint } });
+    const r = await run("npm", ["run", "example", "--silent"], { env: { ...process.env, ETCD_ENDPOINTS: etcd.endpoint } });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain(`client URLs: ${etcd.endpoint}`);
     expect(r.stderr).not.toMatch(/starting a throwaway etcd/);

@@ -1,5 +1,5 @@
 /** Request headers a gRPC-Web client may send: allowed in full so that adding one never costs another preflight. */
-export const ALLOWED_REQUEST_HEADERS = "content-type, x-grpc-web, x-user-agent, grpc-timeout, token, authorization, hasleader";
+export const ALLOWED_REQUEST_HEADERS = "content-type, x-grpc-web, x-user-agent, grpc-timeout, token, authorization, hasleader, x-etcd-endpoint";
 
 /** CORS decisions for one proxy. */
 export interface Cors {

@@ -35,6 +35,8 @@ export interface ExchangeInit {
   /** Extra headers of the browser response (CORS). */
   responseHeaders: Record<string, string>;
   startedAt: number;
+  /** Index of the one upstream endpoint this call must go to (`x-etcd-endpoint`); no failover when set. */
+  pinned?: number;
 }
 
 /**
@@ -77,6 +79,10 @@ export class Exchange {
     this.#res = res as http.ServerResponse;
     this.#init = init;
     this.#scanner = new FrameScanner(ctx.maxRequestBytes);
+    if (init.pinned !== undefined) {
+      // Every other endpoint counts as tried, so the pool offers only the pinned one.
+      for (let i = 0; i < ctx.pool.endpoints.length; i++) if (i !== init.pinned) this.#tried.add(i);
+    }
     this.settled = new Promise((resolve) => (this.#settle = resolve));
   }
 
@@ -102,7 +108,9 @@ export class Exchange {
       const lease = await this.#ctx.pool.acquire(this.#abort.signal, this.#tried);
       if (this.#done) return;
       if (!lease) {
-        this.#finish({ code: Status.UNAVAILABLE, message: "no etcd endpoint is reachable" });
+        const pinned = this.#init.pinned;
+        const message = pinned === undefined ? "no etcd endpoint is reachable" : `etcd endpoint ${this.#ctx.pool.endpoints[pinned]} is not reachable`;
+        this.#finish({ code: Status.UNAVAILABLE, message });
         return;
       }
       let stream: http2.ClientHttp2Stream;

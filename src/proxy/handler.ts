@@ -12,6 +12,12 @@ import { Status, encodeTrailerFrame, type GrpcStatus } from "./frames.js";
 import { filterRequestHeaders } from "./headers.js";
 import { findRoute } from "./routes.js";
 
+/**
+ * Request header naming the one etcd endpoint (one of the proxy's `endpoints`) that must serve the call, for
+ * per-member calls such as `Maintenance/Status` in a dashboard. Calls without it fail over as usual.
+ */
+export const PIN_HEADER = "x-etcd-endpoint";
+
 /** What the request handler needs from its proxy. */
 export interface HandlerState extends ExchangeContext {
   cors: Cors;
@@ -98,6 +104,14 @@ function handle(state: HandlerState, req: ProxyRequest, res: ProxyResponse, star
   }
   const metadata = filterRequestHeaders(req.headers as http.IncomingHttpHeaders);
   if (!metadata.ok) return grpc({ code: Status.INVALID_ARGUMENT, message: metadata.message });
+  const pin = single(req.headers[PIN_HEADER]);
+  let pinned: number | undefined;
+  if (pin !== undefined) {
+    pinned = state.pool.indexOf(pin);
+    if (pinned === undefined) {
+      return grpc({ code: Status.FAILED_PRECONDITION, message: `${PIN_HEADER} ${pin} is not an etcd endpoint of this proxy` });
+    }
+  }
 
   new Exchange(state, req, res, {
     path: route.path,
@@ -105,6 +119,7 @@ function handle(state: HandlerState, req: ProxyRequest, res: ProxyResponse, star
     metadata: metadata.headers,
     responseHeaders: cors,
     startedAt,
+    pinned,
   }).start();
 }
 

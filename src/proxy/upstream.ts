@@ -55,6 +55,18 @@ export class UpstreamPool {
     return this.#endpoints.map((e) => e.url);
   }
 
+  /** Index of the endpoint with this URL's origin, or undefined (also for a URL that does not parse). */
+  indexOf(url: string): number | undefined {
+    let origin: string;
+    try {
+      origin = new URL(url).origin;
+    } catch {
+      return undefined;
+    }
+    const index = this.#endpoints.findIndex((e) => e.origin === origin);
+    return index < 0 ? undefined : index;
+  }
+
   /**
    * A connected session: the current endpoint's, else the next one that connects. Endpoints in `skip` or in
    * backoff are passed over, and each one tried is added to `skip`. Undefined when none connects, or on abort.

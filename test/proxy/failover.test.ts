@@ -1,7 +1,7 @@
 // Upstream failover and upstream failures, against a real 3-member etcd cluster.
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { Cluster, KV } from "../../gen/etcdserverpb/rpc_pb.js";
+import { Cluster, KV, Maintenance } from "../../gen/etcdserverpb/rpc_pb.js";
 import { pickFreePorts, useEtcd } from "../harness/etcd.js";
 import { useProxies, utf8, watchVia, webClient, webTransport } from "./helpers.js";
 
@@ -71,6 +71,36 @@ describe("failover", () => {
         })
         .toBe("ok");
       for (let i = 0; i < 5; i++) expect((await kv.range({ key: utf8("fo/k") })).kvs).toHaveLength(1);
+    } finally {
+      await restartAll();
+    }
+  });
+});
+
+describe("x-etcd-endpoint", () => {
+  const pinned = (url: string, endpoint: string) => webClient(Maintenance, url, { "x-etcd-endpoint": endpoint });
+
+  it("sends the call to the named member only, and refuses a URL the proxy does not serve", async () => {
+    const { url } = await startProxy({ endpoints: etcd.endpoints });
+    const { members } = await webClient(Cluster, url).memberList({});
+    for (const [i, endpoint] of etcd.endpoints.entries()) {
+      const status = await pinned(url, endpoint).status({});
+      // Each member answers for itself: its own ID, whatever member the proxy used before.
+      expect(members.find((m) => m.ID === status.header?.memberId)?.clientURLs).toContain(etcd.endpoints[i]);
+    }
+    const err = await connectError(pinned(url, "http://127.0.0.1:1").status({}));
+    expect(err.code).toBe(Code.FailedPrecondition);
+    expect(err.rawMessage).toMatch(/not an etcd endpoint of this proxy/);
+  });
+
+  it("does not fail over: a pinned call to a killed member fails while the others keep answering", async () => {
+    const { url } = await startProxy({ endpoints: etcd.endpoints });
+    try {
+      await etcd.member(2).kill();
+      const err = await connectError(pinned(url, etcd.endpoints[2]!).status({}));
+      expect(err.code).toBe(Code.Unavailable);
+      expect(err.rawMessage).toContain(`etcd endpoint ${etcd.endpoints[2]} is not reachable`);
+      expect((await pinned(url, etcd.endpoints[0]!).status({})).header?.memberId).toBeDefined();
     } finally {
       await restartAll();
     }

@@ -1,7 +1,7 @@
 // Shared helpers for the proxy tests: start/stop proxies, Connect gRPC-Web clients, raw HTTP requests and
 // gRPC-Web body parsing.
 import { create, toBinary, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
-import { createClient, type Client, type Transport } from "@connectrpc/connect";
+import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as http from "node:http";
 import { afterEach } from "vitest";
@@ -24,13 +24,19 @@ export function useProxies(): (options: ProxyOptions) => Promise<{ proxy: EtcdPr
 }
 
 /** A gRPC-Web transport as a browser would use it (HTTP/1.1). */
-export function webTransport(baseUrl: string): Transport {
-  return createGrpcWebTransport({ baseUrl, httpVersion: "1.1" });
+export function webTransport(baseUrl: string, headers?: Record<string, string>): Transport {
+  const interceptors: Interceptor[] = headers
+    ? [(next) => (req) => {
+        for (const [name, value] of Object.entries(headers)) req.header.set(name, value);
+        return next(req);
+      }]
+    : [];
+  return createGrpcWebTransport({ baseUrl, httpVersion: "1.1", interceptors });
 }
 
 /** A generated client for `service` over gRPC-Web to `baseUrl`. */
-export function webClient<S extends DescService>(service: S, baseUrl: string): Client<S> {
-  return createClient(service, webTransport(baseUrl));
+export function webClient<S extends DescService>(service: S, baseUrl: string, headers?: Record<string, string>): Client<S> {
+  return createClient(service, webTransport(baseUrl, headers));
 }
 
 /** A logger that keeps every line, for assertions. */

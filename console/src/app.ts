@@ -1,0 +1,114 @@
+// The console's shared state: configuration, the client (replaced on sign-in) and error routing.
+import { createClient, type Client, type ClientOptions } from "etcd-connect";
+import { needsLogin } from "./errors.js";
+import { showError } from "./ui.js";
+
+/** `config.json` next to the console's files (all optional). */
+export interface ConsoleConfig {
+  /** Proxy URLs the console talks to. Default: the console's own origin. */
+  endpoints: string[];
+  /** Shown in the title bar, e.g. the cluster's name. */
+  title?: string;
+}
+
+/** What every view gets. */
+export interface App {
+  readonly config: ConsoleConfig;
+  /** The current client; views read it on every call, since signing in replaces it. */
+  readonly client: Client;
+  /** The signed-in user, when authentication is used. */
+  readonly user: string | undefined;
+  /**
+   * A separate client whose calls all go to one etcd member (the proxy's `x-etcd-endpoint`), for per-member
+   * status. Cached per member URL until the credentials change.
+   */
+  memberClient(memberUrl: string): Client;
+  /** Replaces the client with one that signs in as `user`; undefined signs out. */
+  setCredentials(credentials: { username: string; password: string } | undefined): void;
+  /** Routes an error: "sign in" errors open the login form, others show as a notice. */
+  handleError(err: unknown, context?: string): void;
+  /** Called after the client was replaced. */
+  onClientChange(listener: () => void): void;
+  /** Called when a call needs a signed-in user. */
+  onLoginNeeded(listener: () => void): void;
+}
+
+/** Reads the configuration: `?endpoints=` in the page URL, else `config.json`, else the page's origin. */
+export async function loadConfig(): Promise<ConsoleConfig> {
+  const fromUrl = new URLSearchParams(location.search).get("endpoints");
+  if (fromUrl) return { endpoints: fromUrl.split(",").map((e) => e.trim()).filter(Boolean) };
+  try {
+    const res = await fetch("config.json", { cache: "no-store" });
+    if (res.ok) {
+      const json = (await res.json()) as Partial<ConsoleConfig>;
+      if (Array.isArray(json.endpoints) && json.endpoints.length > 0) {
+        return { endpoints: json.endpoints.map(String), title: typeof json.title === "string" ? json.title : undefined };
+      }
+    }
+  } catch {
+    // no config.json: same origin
+  }
+  return { endpoints: [location.origin] };
+}
+
+/** Client defaults for a console: calls fail within 10 s rather than hang a view. */
+const CLIENT_DEFAULTS: Partial<ClientOptions> = { timeoutMs: 10_000, dialTimeoutMs: 5_000 };
+
+/** Creates the console's state. */
+export function createApp(config: ConsoleConfig): App {
+  let credentials: { username: string; password: string } | undefined;
+  const make = (extra: Partial<ClientOptions> = {}): Client =>
+    createClient({ ...CLIENT_DEFAULTS, endpoints: config.endpoints, ...credentials, ...extra });
+  let client = make();
+  const members = new Map<string, Client>();
+  const clientListeners: Array<() => void> = [];
+  const loginListeners: Array<() => void> = [];
+
+  return {
+    config,
+    get client() {
+      return client;
+    },
+    get user() {
+      return credentials?.username;
+    },
+    memberClient(memberUrl) {
+      let c = members.get(memberUrl);
+      if (!c) {
+        c = make({
+          timeoutMs: 3_000,
+          interceptors: [
+            (next) => (req) => {
+              req.header.set("x-etcd-endpoint", memberUrl);
+              return next(req);
+            },
+          ],
+        });
+        members.set(memberUrl, c);
+      }
+      return c;
+    },
+    setCredentials(next) {
+      credentials = next;
+      const old = client;
+      client = make();
+      for (const c of members.values()) c.close();
+      members.clear();
+      for (const listener of clientListeners) listener();
+      old.close();
+    },
+    handleError(err, context) {
+      if (needsLogin(err)) {
+        for (const listener of loginListeners) listener();
+        return;
+      }
+      showError(err, context);
+    },
+    onClientChange(listener) {
+      clientListeners.push(listener);
+    },
+    onLoginNeeded(listener) {
+      loginListeners.push(listener);
+    },
+  };
+}

@@ -1,0 +1,227 @@
+// One key: metadata, value, edit, delete and history.
+import { EtcdError, compare, op, type KeyValue, type WatchEvent } from "etcd-connect";
+import type { App } from "../app.js";
+import { h, replaceChildren } from "../dom.js";
+import { ConsoleError } from "../errors.js";
+import { asText, displayKey, encodeKeyParam, hexId, preview } from "../format.js";
+import { confirmAction, formDialog, showInfo } from "../ui.js";
+import { valueViewer } from "./value-viewer.js";
+
+/** Versions of a key loaded per click on "older". */
+const HISTORY_PAGE = 20;
+
+/** The detail pane of one key; `update` applies a live event for it. */
+export interface KeyDetail {
+  readonly element: HTMLElement;
+  update(event: WatchEvent): void;
+  dispose(): void;
+}
+
+/** A value as editable text: UTF-8 text when it is text, else hex digits. */
+function editable(value: Uint8Array): { encoding: "text" | "hex"; text: string } {
+  const text = asText(value);
+  if (text !== undefined) return { encoding: "text", text };
+  return { encoding: "hex", text: Array.from(value, (b) => b.toString(16).padStart(2, "0")).join(" ") };
+}
+
+/** Parses what the edit form holds back to bytes. */
+export function parseEdited(text: string, encoding: string): Uint8Array {
+  if (encoding !== "hex") return new TextEncoder().encode(text);
+  const digits = text.replace(/\s+/g, "");
+  if (!/^([0-9a-fA-F]{2})*$/.test(digits)) throw new ConsoleError("invalid-hex", "The value is not hex: use pairs of hex digits.");
+  const out = new Uint8Array(digits.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(digits.slice(2 * i, 2 * i + 2), 16);
+  return out;
+}
+
+/** Creates the pane for `key` and loads it. */
+export function keyDetail(app: App, key: Uint8Array): KeyDetail {
+  const element = h("section", { class: "detail", "aria-label": "key" });
+  let current: KeyValue | undefined;
+  let deletedAt: bigint | undefined;
+  let disposed = false;
+  const abort = new AbortController();
+
+  const render = () => {
+    if (disposed) return;
+    const title = h("h2", { class: "key-title", "data-testid": "key-title" }, displayKey(key));
+    if (!current) {
+      replaceChildren(
+        element,
+        title,
+        h("p", { class: "muted" }, deletedAt !== undefined ? `Deleted at revision ${deletedAt}.` : "This key does not exist."),
+        h("div", { class: "actions" }, h("button", { onclick: () => void createAgain() }, "Create it")),
+      );
+      return;
+    }
+    const kv = current;
+    const meta = h(
+      "dl",
+      { class: "meta" },
+      h("dt", null, "create revision"), h("dd", { "data-testid": "create-revision" }, String(kv.createRevision)),
+      h("dt", null, "mod revision"), h("dd", { "data-testid": "mod-revision" }, String(kv.modRevision)),
+      h("dt", null, "version"), h("dd", { "data-testid": "version" }, String(kv.version)),
+      h("dt", null, "lease"),
+      h("dd", { "data-testid": "lease" }, kv.lease === 0n ? h("span", { class: "muted" }, "none") : h("a", { href: `#/leases?lease=${hexId(kv.lease)}` }, hexId(kv.lease))),
+    );
+    const viewerSlot = h("div", { class: "viewer-slot" }, valueViewer(kv.value));
+    const history = h("div", { class: "history" });
+    replaceChildren(
+      element,
+      title,
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { onclick: () => void edit(kv) }, "Edit"),
+        h("button", { class: "danger", onclick: () => void remove(kv) }, "Delete"),
+        h("button", { onclick: () => void showHistory(kv, history, viewerSlot) }, "History"),
+      ),
+      meta,
+      viewerSlot,
+      history,
+    );
+  };
+
+  const load = async () => {
+    try {
+      const r = await app.client.get(key, { signal: abort.signal });
+      current = r.kvs[0];
+      render();
+    } catch (err) {
+      if (!disposed) app.handleError(err, `reading ${displayKey(key)}`);
+    }
+  };
+
+  const edit = async (kv: KeyValue) => {
+    const { encoding, text } = editable(kv.value);
+    await formDialog(
+      `Edit ${displayKey(key)}`,
+      [
+        { name: "value", label: "Value", type: "textarea", value: text },
+        { name: "encoding", label: "Value is", type: "select", options: ["text", "hex"], value: encoding },
+      ],
+      async (values) => {
+        const value = parseEdited(values.value ?? "", values.encoding ?? "text");
+        // Only if nobody changed the key meanwhile; the lease stays attached.
+        const r = await app.client.txn({
+          compare: [compare.modRevision(key, "=", kv.modRevision)],
+          success: [op.put(key, value, { ignoreLease: kv.lease !== 0n })],
+        });
+        if (!r.succeeded) throw new ConsoleError("key-changed", `${displayKey(key)} changed since it was loaded`);
+        showInfo(`Saved ${displayKey(key)}`);
+      },
+      "Save",
+      h("p", { class: "muted" }, `Saves only if the key is still at mod revision ${kv.modRevision}.`),
+    );
+  };
+
+  const remove = async (kv: KeyValue) => {
+    const ok = await confirmAction("Delete key", h("p", null, "Delete ", h("code", null, displayKey(key)), ` (version ${kv.version})? This cannot be undone.`), "Delete");
+    if (!ok) return;
+    try {
+      await app.client.delete(key);
+      showInfo(`Deleted ${displayKey(key)}`);
+    } catch (err) {
+      app.handleError(err, `deleting ${displayKey(key)}`);
+    }
+  };
+
+  const createAgain = async () => {
+    await formDialog(`Create ${displayKey(key)}`, [{ name: "value", label: "Value", type: "textarea" }], async (values) => {
+      await createKey(app, key, new TextEncoder().encode(values.value ?? ""));
+      showInfo(`Created ${displayKey(key)}`);
+    }, "Create");
+  };
+
+  const showHistory = async (kv: KeyValue, box: HTMLElement, viewerSlot: HTMLElement) => {
+    const list = h("ol", { class: "versions", "data-testid": "history" });
+    const status = h("p", { class: "muted" });
+    const more = h("button", { class: "link" }, "older versions");
+    replaceChildren(box, h("h3", null, "History"), list, status, more);
+    const item = (v: KeyValue, label: string) =>
+      h(
+        "li",
+        null,
+        h(
+          "button",
+          {
+            class: "link",
+            onclick: () => {
+              replaceChildren(viewerSlot, h("p", { class: "old-version" }, `Revision ${v.modRevision}, version ${v.version}`, " ", h("button", { class: "link", onclick: () => replaceChildren(viewerSlot, valueViewer(kv.value)) }, "back to current")), valueViewer(v.value));
+            },
+          },
+          `rev ${v.modRevision}`,
+        ),
+        ` v${v.version}${label} `,
+        h("span", { class: "preview" }, preview(v.value, 60)),
+      );
+    list.append(item(kv, " (current)"));
+    let oldest = kv;
+    const page = async () => {
+      more.disabled = true;
+      try {
+        for (let n = 0; n < HISTORY_PAGE; n++) {
+          if (oldest.version <= 1n) {
+            status.textContent = `Created at revision ${oldest.createRevision}.`;
+            more.remove();
+            return;
+          }
+          // The key as it was just before its oldest known change: its previous version.
+          const r = await app.client.get(key, { revision: oldest.modRevision - 1n, signal: abort.signal });
+          const prev = r.kvs[0];
+          if (!prev) {
+            status.textContent = `No earlier version (created at revision ${oldest.createRevision}).`;
+            more.remove();
+            return;
+          }
+          list.append(item(prev, ""));
+          oldest = prev;
+        }
+      } catch (err) {
+        if (err instanceof EtcdError && err.kind === "compacted") {
+          status.textContent = `Older versions are compacted${err.compactRevision ? ` (compacted up to revision ${err.compactRevision})` : ""}.`;
+          more.remove();
+          return;
+        }
+        app.handleError(err, "reading history");
+      } finally {
+        more.disabled = false;
+      }
+    };
+    more.onclick = () => void page();
+    await page();
+  };
+
+  void load();
+  return {
+    element,
+    update(event) {
+      if (event.type === "put") {
+        current = event.kv;
+        deletedAt = undefined;
+      } else {
+        current = undefined;
+        deletedAt = event.kv.modRevision;
+      }
+      render();
+    },
+    dispose() {
+      disposed = true;
+      abort.abort();
+    },
+  };
+}
+
+/** Creates a key only if it does not exist. */
+export async function createKey(app: App, key: Uint8Array, value: Uint8Array, lease?: bigint): Promise<void> {
+  const r = await app.client.txn({
+    compare: [compare.createRevision(key, "=", 0n)],
+    success: [op.put(key, value, lease ? { lease } : {})],
+  });
+  if (!r.succeeded) throw new ConsoleError("key-exists", `${displayKey(key)} already exists`);
+}
+
+/** The URL fragment that opens a key. */
+export function keyHref(prefix: Uint8Array, key: Uint8Array): string {
+  return `#/keys?prefix=${encodeKeyParam(prefix)}&key=${encodeKeyParam(key)}`;
+}

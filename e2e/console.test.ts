@@ -1,0 +1,371 @@
+// The console in real Chromium, through its proxy, against a real 3-member etcd: every view, checked against
+// etcdctl. Screenshots of each view go to test-results/console/.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startConsole, type ConsoleServer } from "../console/server.js";
+import { createProxy } from "../src/proxy/index.js";
+import { connect, op, type Client } from "../src/index.js";
+import { useEtcd } from "../test/harness/etcd.js";
+import { launchChromium } from "./harness.js";
+
+const etcd = useEtcd({ size: 3 });
+const shots = join(import.meta.dirname, "..", "test-results", "console");
+let server: ConsoleServer;
+let browser: Browser;
+let page: Page;
+let client: Client;
+const pageErrors: string[] = [];
+/** Range calls the page made, by URL (counted from the browser's requests). */
+let rangeCalls = 0;
+
+beforeAll(async () => {
+  mkdirSync(shots, { recursive: true });
+  server = await startConsole({ endpoints: etcd.endpoints, logLevel: "silent" });
+  console.log(`console.js: ${(server.size.minified / 1024).toFixed(1)} KB minified, ${(server.size.gzip / 1024).toFixed(1)} KB min+gzip`);
+  client = await connect({ endpoints: etcd.endpoints });
+  browser = await launchChromium();
+  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+  page = await context.newPage();
+  page.on("pageerror", (err) => pageErrors.push(String(err)));
+  page.on("request", (req) => {
+    if (req.url().endsWith("/etcdserverpb.KV/Range")) rangeCalls++;
+  });
+}, 90000);
+
+afterAll(async () => {
+  client?.close();
+  await browser?.close();
+  await server?.close();
+});
+
+/** Opens a view of the console (a URL fragment such as `#/keys?prefix=a/`) and waits for its first render. */
+async function open(hash: string): Promise<void> {
+  await page.goto(`${server.url}${hash}`);
+  await page.locator("main#view > *").first().waitFor();
+}
+
+async function shot(name: string): Promise<void> {
+  await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+}
+
+/** Names shown at one tree level (the direct children of `ul`). */
+function treeItems(level = page.getByTestId("tree")) {
+  return level.locator(":scope > li[data-key]");
+}
+
+const get = async (key: string) => (await etcd.etcdctl(["get", key, "--print-value-only"])).replace(/\n$/, "");
+
+describe("keys", () => {
+  it("shows seeded keys as a tree, lazily, with text, JSON and binary values", async () => {
+    await etcd.etcdctl(["put", "t1/app/config/db", '{"host":"db.internal","port":5432,"tls":true}']);
+    await etcd.etcdctl(["put", "t1/app/config/feature", "dark-mode on"]);
+    for (const n of [1, 2, 3]) await etcd.etcdctl(["put", `t1/app/users/${n}`, `user ${n}`]);
+    await client.put("t1/bin/blob", new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]));
+    await etcd.etcdctl(["put", "t1/top", "plain"]);
+
+    await open("#/keys?prefix=t1/");
+    await expect.poll(() => treeItems().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key))).toEqual(["t1/app/", "t1/bin/", "t1/top"]);
+    // Directories load on expand.
+    await page.locator('li[data-key="t1/app/"] > .toggle').click();
+    const app = page.locator('li[data-key="t1/app/"] > ul');
+    await expect.poll(() => treeItems(app).evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key))).toEqual(["t1/app/config/", "t1/app/users/"]);
+    await page.locator('li[data-key="t1/app/config/"] > .toggle').click();
+    await page.locator('li[data-key="t1/app/config/db"] a').click();
+
+    await expect.poll(() => page.getByTestId("key-title").textContent()).toBe("t1/app/config/db");
+    const value = page.getByTestId("value");
+    await expect.poll(() => value.getAttribute("data-kind")).toBe("json");
+    expect(await value.textContent()).toBe(JSON.stringify({ host: "db.internal", port: 5432, tls: true }, null, 2));
+    expect(await page.getByTestId("version").textContent()).toBe("1");
+    const rev = (await etcd.etcdctl(["get", "t1/app/config/db", "-w", "json"])).match(/"mod_revision":(\d+)/)![1];
+    expect(await page.getByTestId("mod-revision").textContent()).toBe(rev);
+    // The text tab shows the raw JSON.
+    await page.locator('.tabs button[data-kind="text"]').click();
+    expect(await value.textContent()).toBe('{"host":"db.internal","port":5432,"tls":true}');
+    await shot("keys");
+
+    await page.locator('li[data-key="t1/bin/"] > .toggle').click();
+    await page.locator('li[data-key="t1/bin/blob"] a').click();
+    await expect.poll(() => value.getAttribute("data-kind")).toBe("binary");
+    expect(await value.textContent()).toContain("00000000  de ad be ef 00 01");
+    expect(await value.textContent()).toContain("|......|");
+  });
+
+  it("creates, edits and deletes a key, each checked with etcdctl; errors show in plain words with their kind", async () => {
+    await open("#/keys?prefix=t2/");
+    await page.getByRole("button", { name: "New key" }).click();
+    const form = page.locator("dialog.form");
+    await form.locator('input[name="key"]').fill("t2/created");
+    await form.locator('textarea[name="value"]').fill("first");
+    await form.getByRole("button", { name: "Create" }).click();
+    await expect.poll(() => get("t2/created")).toBe("first");
+    await expect.poll(() => page.getByTestId("key-title").textContent()).toBe("t2/created");
+    await expect.poll(() => treeItems().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key))).toEqual(["t2/created"]);
+
+    // Creating it again is refused, and the form says why.
+    await page.getByRole("button", { name: "New key" }).click();
+    await form.locator('input[name="key"]').fill("t2/created");
+    await form.getByRole("button", { name: "Create" }).click();
+    await expect.poll(() => form.locator(".form-error").textContent()).toBe("A key with that name already exists. key-exists");
+    await form.getByRole("button", { name: "Cancel" }).click();
+    expect(await get("t2/created")).toBe("first");
+
+    await page.getByRole("button", { name: "Edit" }).click();
+    await form.locator('textarea[name="value"]').fill("second");
+    await form.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => get("t2/created")).toBe("second");
+    await expect.poll(() => page.getByTestId("version").textContent()).toBe("2");
+
+    // An edit of a stale copy is refused instead of overwriting someone else's change.
+    await page.getByRole("button", { name: "Edit" }).click();
+    await etcd.etcdctl(["put", "t2/created", "by someone else"]);
+    await form.locator('textarea[name="value"]').fill("stale");
+    await form.getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => form.locator(".form-error").textContent()).toMatch(/changed since you opened it.*key-changed/);
+    await form.getByRole("button", { name: "Cancel" }).click();
+    expect(await get("t2/created")).toBe("by someone else");
+
+    // Delete asks first: Cancel keeps the key, Delete removes it.
+    await page.getByRole("button", { name: "Delete" }).click();
+    await page.locator("dialog.confirm").getByRole("button", { name: "Cancel" }).click();
+    expect(await get("t2/created")).toBe("by someone else");
+    await page.getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => page.locator("dialog.confirm .body").textContent()).toContain("t2/created");
+    await page.locator("dialog.confirm").getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => etcd.etcdctl(["get", "t2/created"])).toBe("");
+    await expect.poll(() => treeItems().count()).toBe(0);
+  });
+
+  it("shows keys written by etcdctl live, in the tree, the open key and the event feed", async () => {
+    await open("#/keys?prefix=t3/");
+    await expect.poll(() => page.getByTestId("connection").getAttribute("data-state")).toBe("connected");
+    await etcd.etcdctl(["put", "t3/live", "hello"]);
+    await etcd.etcdctl(["put", "t3/sub/deep", "x"]);
+    await expect.poll(() => treeItems().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key))).toEqual(["t3/live", "t3/sub/"]);
+    const feed = page.getByTestId("feed");
+    await expect.poll(() => feed.locator("li").count()).toBe(2);
+    expect(await feed.locator("li").first().textContent()).toMatch(/PUTt3\/sub\/deep rev \d+x/);
+
+    await page.locator('li[data-key="t3/live"] a').click();
+    await expect.poll(() => page.getByTestId("value").textContent()).toBe("hello");
+    await etcd.etcdctl(["put", "t3/live", "hello again"]);
+    await expect.poll(() => page.getByTestId("value").textContent()).toBe("hello again");
+    expect(await page.getByTestId("version").textContent()).toBe("2");
+    await shot("keys-live");
+
+    await etcd.etcdctl(["del", "t3/sub/deep"]);
+    await etcd.etcdctl(["del", "t3/live"]);
+    // The emptied directory goes too.
+    await expect.poll(() => treeItems().count()).toBe(0);
+    await expect.poll(() => page.locator(".detail").textContent()).toMatch(/Deleted at revision \d+/);
+    expect(await feed.locator("li.event.delete").count()).toBe(2);
+  });
+
+  it("reads a key's history at older revisions until the compacted revision", async () => {
+    for (const v of ["v1", "v2", "v3"]) await etcd.etcdctl(["put", "t4/h", v]);
+    await open("#/keys?prefix=t4/&key=t4/h");
+    await page.getByRole("button", { name: "History" }).click();
+    const history = page.getByTestId("history");
+    await expect.poll(() => history.locator("li").count()).toBe(3);
+    expect(await history.locator("li").allTextContents()).toEqual([
+      expect.stringMatching(/^rev \d+ v3 \(current\) v3$/),
+      expect.stringMatching(/^rev \d+ v2 v2$/),
+      expect.stringMatching(/^rev \d+ v1 v1$/),
+    ]);
+    await expect.poll(() => page.locator(".history").textContent()).toMatch(/Created at revision \d+/);
+    // An old version opens in the viewer.
+    await history.locator("li").nth(2).getByRole("button").click();
+    expect(await page.getByTestId("value").textContent()).toBe("v1");
+
+    // After compaction the older versions are gone, and the console says so.
+    await etcd.etcdctl(["put", "t4/h", "v4"]);
+    const { header } = await client.get("t4/h");
+    await client.compact(header.revision);
+    await open("#/keys?prefix=t4/&key=t4/h");
+    await page.getByRole("button", { name: "History" }).click();
+    await expect.poll(() => page.locator(".history").textContent()).toMatch(/Older versions are compacted/);
+    expect(await history.locator("li").count()).toBe(1);
+  });
+
+  it("lists 100,000 keys by levels and pages with a handful of range calls", async () => {
+    // 100 directories of 900 keys and 10,000 keys directly under the prefix.
+    const all: string[] = [];
+    for (let d = 0; d < 100; d++) for (let i = 0; i < 900; i++) all.push(`big/d${String(d).padStart(3, "0")}/k${String(i).padStart(4, "0")}`);
+    for (let i = 0; i < 10_000; i++) all.push(`big/flat${String(i).padStart(5, "0")}`);
+    const ops: Promise<unknown>[] = [];
+    for (let i = 0; i < all.length; i += 128) {
+      ops.push(client.txn({ success: all.slice(i, i + 128).map((k) => op.put(k, "v")) }));
+      if (ops.length >= 16) await Promise.all(ops.splice(0));
+    }
+    await Promise.all(ops);
+    expect(String((await client.get("big/", { prefix: true, countOnly: true })).count)).toBe("100000");
+
+    await open("#/keys?prefix=big/");
+    const before = rangeCalls;
+    await expect.poll(() => treeItems().count(), { timeout: 15000 }).toBe(100);
+    const items = await treeItems().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key));
+    expect(items[0]).toBe("big/d000/");
+    expect(items[99]).toBe("big/d099/");
+    // One call per directory (each skips its 900 keys), and one that finds the page full.
+    expect(rangeCalls - before).toBe(101);
+    // The next pages list the flat keys, 100 per page, one call each.
+    const more = page.getByRole("button", { name: "more…" });
+    const beforeMore = rangeCalls;
+    await more.click();
+    await expect.poll(() => treeItems().count()).toBe(200);
+    expect(rangeCalls - beforeMore).toBe(1);
+    expect(await treeItems().nth(100).getAttribute("data-key")).toBe("big/flat00000");
+    expect(await treeItems().nth(199).getAttribute("data-key")).toBe("big/flat00099");
+    await client.delete("big/", { prefix: true });
+  }, 120000);
+});
+
+describe("leases", () => {
+  it("counts a lease's TTL down, lists its key, and both vanish on expiry", async () => {
+    const granted = await client.lease.grant(8);
+    const id = granted.id.toString(16);
+    await client.put("t5/ephemeral", "short-lived", { lease: granted.id });
+    await open(`#/leases?lease=${id}`);
+    const row = page.locator(`tr[data-lease="${id}"]`);
+    await expect.poll(() => row.locator("td.keys").textContent()).toBe("t5/ephemeral");
+    const seconds = async () => Number(/^(\d+)s$/.exec((await row.locator("td.ttl").textContent()) ?? "")?.[1] ?? NaN);
+    const first = await seconds();
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThanOrEqual(8);
+    await expect.poll(seconds, { timeout: 5000 }).toBeLessThan(first);
+    await shot("leases");
+    // Expiry: the row goes, and so does the key (etcd deletes it).
+    await expect.poll(() => row.count(), { timeout: 20000 }).toBe(0);
+    expect(await etcd.etcdctl(["get", "t5/ephemeral"])).toBe("");
+    await open("#/keys?prefix=t5/");
+    await expect.poll(() => page.getByTestId("tree").textContent()).toBe("(no keys)");
+  }, 60000);
+
+  it("grants and revokes a lease from the console, checked with etcdctl", async () => {
+    await open("#/leases");
+    await page.getByRole("button", { name: "Grant lease" }).click();
+    const form = page.locator("dialog.form");
+    await form.locator('input[name="ttl"]').fill("600");
+    await form.locator('input[name="id"]').fill("c0ffee");
+    await form.getByRole("button", { name: "Grant" }).click();
+    await expect.poll(() => etcd.etcdctl(["lease", "timetolive", "c0ffee"])).toMatch(/lease c0ffee granted with TTL\(600s\)/);
+    const row = page.locator('tr[data-lease="c0ffee"]');
+    await row.waitFor();
+    await row.getByRole("button", { name: "Revoke" }).click();
+    await page.locator("dialog.confirm").getByRole("button", { name: "Revoke" }).click();
+    await expect.poll(() => etcd.etcdctl(["lease", "timetolive", "c0ffee"])).toMatch(/already expired/);
+    await expect.poll(() => row.count()).toBe(0);
+  });
+});
+
+describe("cluster", () => {
+  const rows = () => page.getByTestId("members").locator("tbody tr");
+
+  it("lists the 3 members with their own status, marks the leader, and shows a killed member go and come back", async () => {
+    await open("#/cluster");
+    await expect.poll(() => rows().count()).toBe(3);
+    await expect.poll(() => rows().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.state))).toEqual(["healthy", "healthy", "healthy"]);
+    // The leader etcdctl reports is the one marked.
+    const statuses = JSON.parse(await etcd.etcdctl(["endpoint", "status", "-w", "json"])) as Array<{ Status: { header: { member_id: number }; leader: number } }>;
+    const leaderId = BigInt.asUintN(64, BigInt(statuses[0]!.Status.leader)).toString(16);
+    await expect.poll(() => page.getByTestId("leader").count()).toBe(1);
+    const leaderRow = page.locator("tr.leader");
+    expect(await leaderRow.locator("td").nth(1).textContent()).toBe(leaderId);
+    expect(await rows().first().locator("td").nth(5).textContent()).toMatch(/^3\.4\.\d+$/);
+    await shot("cluster");
+
+    // Kill a member that does not lead: its row turns unreachable, the others stay healthy.
+    const names = await rows().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.member));
+    const leaderName = await leaderRow.getAttribute("data-member");
+    const victim = etcd.members.findIndex((m) => m.name !== leaderName);
+    const victimName = etcd.member(victim).name;
+    expect(names).toContain(victimName);
+    await etcd.member(victim).kill();
+    try {
+      const victimRow = page.locator(`tr[data-member="${victimName}"]`);
+      await expect.poll(() => victimRow.getAttribute("data-state"), { timeout: 20000 }).toBe("unreachable");
+      expect(await page.getByTestId("cluster-summary").textContent()).toMatch(/3 members, 2 answering/);
+      await shot("cluster-member-down");
+    } finally {
+      await etcd.member(victim).start();
+    }
+    await expect.poll(() => page.locator(`tr[data-member="${victimName}"]`).getAttribute("data-state"), { timeout: 30000 }).toBe("healthy");
+  }, 90000);
+
+  it("shows connection state: reconnecting while the proxy is gone, connected when it is back", async () => {
+    const own = await startConsole({ endpoints: etcd.endpoints, logLevel: "silent" });
+    const proxyPort = Number(new URL(own.proxyUrl).port);
+    let replacement: ReturnType<typeof createProxy> | undefined;
+    try {
+      await page.goto(`${own.url}#/keys?prefix=t6/`);
+      const conn = page.getByTestId("connection");
+      await expect.poll(() => conn.getAttribute("data-state")).toBe("connected");
+      await own.proxy.close();
+      await expect.poll(() => conn.getAttribute("data-state"), { timeout: 15000 }).toBe("reconnecting");
+      await shot("reconnecting");
+      replacement = createProxy({ endpoints: etcd.endpoints, allowOrigins: [new URL(own.url).origin], logLevel: "silent" });
+      await replacement.listen(proxyPort);
+      await expect.poll(() => conn.getAttribute("data-state"), { timeout: 30000 }).toBe("connected");
+      // And the watch is live again.
+      await etcd.etcdctl(["put", "t6/after", "1"]);
+      await expect.poll(() => treeItems().count(), { timeout: 15000 }).toBe(1);
+    } finally {
+      await replacement?.close();
+      await own.close();
+    }
+  }, 90000);
+});
+
+describe("auth", () => {
+  it("asks to sign in when auth is on, refuses a wrong password, then shows users, roles and permissions", async () => {
+    await etcd.etcdctl(["user", "add", "root:rootpw"]);
+    await etcd.etcdctl(["role", "add", "reader"]);
+    await etcd.etcdctl(["role", "grant-permission", "reader", "read", "app/", "--prefix=true"]);
+    await etcd.etcdctl(["user", "add", "alice:alicepw"]);
+    await etcd.etcdctl(["user", "grant-role", "alice", "reader"]);
+    await etcd.etcdctl(["auth", "enable"]);
+    try {
+      await open("#/auth");
+      const form = page.locator("dialog.form");
+      await expect.poll(() => form.locator("h3").textContent()).toBe("Sign in to etcd");
+      await form.locator('input[name="username"]').fill("root");
+      await form.locator('input[name="password"]').fill("wrong");
+      await form.getByRole("button", { name: "Sign in" }).click();
+      await expect.poll(() => form.locator(".form-error").textContent()).toBe("Wrong user name or password. auth-failed");
+      await shot("login");
+      await form.locator('input[name="password"]').fill("rootpw");
+      await form.getByRole("button", { name: "Sign in" }).click();
+      await expect.poll(() => page.getByTestId("auth-status").textContent()).toMatch(/^authentication enabled/);
+      await expect.poll(() => page.getByTestId("users").locator("tbody tr").evaluateAll((els) => els.map((e) => e.textContent))).toEqual([
+        expect.stringMatching(/^alicereader×/),
+        expect.stringMatching(/^rootroot×/),
+      ]);
+      expect(await page.locator('tr[data-role="reader"] td').nth(1).textContent()).toBe("read app/*×");
+      expect(await page.locator("header .user").textContent()).toMatch(/signed in as root/);
+      await shot("auth");
+
+      // A change asks for confirmation, then lands.
+      await page.locator('tr[data-role="reader"]').getByRole("button", { name: "Grant permission" }).click();
+      const grant = page.locator("dialog.form");
+      await grant.locator('select[name="type"]').selectOption("write");
+      await grant.locator('input[name="key"]').fill("jobs/");
+      await grant.getByRole("button", { name: "Continue" }).click();
+      await expect.poll(() => page.locator("dialog.confirm .body").textContent()).toBe("Grant write on jobs/* to role reader?");
+      await page.locator("dialog.confirm").getByRole("button", { name: "Apply" }).click();
+      await expect.poll(() => etcd.etcdctl(["--user", "root:rootpw", "role", "get", "reader"])).toMatch(/KV Write:\s*\[jobs\/, jobs0\) \(prefix jobs\/\)/);
+    } finally {
+      await etcd.etcdctl(["--user", "root:rootpw", "auth", "disable"]);
+      await etcd.etcdctl(["user", "delete", "alice"]);
+      await etcd.etcdctl(["user", "delete", "root"]);
+      await etcd.etcdctl(["role", "delete", "reader"]);
+    }
+  }, 60000);
+});
+
+describe("the page", () => {
+  it("raised no uncaught errors in any of the views", () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
