@@ -1,6 +1,10 @@
 // The console in real Chromium, through its proxy, against a real 3-member etcd: every view, checked against
 // etcdctl. Screenshots of each view go to test-results/console/.
-import { mkdirSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -50,6 +54,11 @@ async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
 
+/** The tree's item for a key or directory. */
+function treeItem(key: string) {
+  return page.getByTestId("tree").locator(`li[data-key="${key}"]`);
+}
+
 /** Names shown at one tree level (the direct children of `ul`). */
 function treeItems(level = page.getByTestId("tree")) {
   return level.locator(":scope > li[data-key]");
@@ -68,11 +77,11 @@ describe("keys", () => {
     await open("#/keys?prefix=t1/");
     await expect.poll(() => treeItems().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key))).toEqual(["t1/app/", "t1/bin/", "t1/top"]);
     // Directories load on expand.
-    await page.locator('li[data-key="t1/app/"] > .toggle').click();
-    const app = page.locator('li[data-key="t1/app/"] > ul');
+    await treeItem("t1/app/").locator(":scope > .toggle").click();
+    const app = treeItem("t1/app/").locator(":scope > ul");
     await expect.poll(() => treeItems(app).evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key))).toEqual(["t1/app/config/", "t1/app/users/"]);
-    await page.locator('li[data-key="t1/app/config/"] > .toggle').click();
-    await page.locator('li[data-key="t1/app/config/db"] a').click();
+    await treeItem("t1/app/config/").locator(":scope > .toggle").click();
+    await treeItem("t1/app/config/db").locator(":scope > a").click();
 
     await expect.poll(() => page.getByTestId("key-title").textContent()).toBe("t1/app/config/db");
     const value = page.getByTestId("value");
@@ -81,13 +90,13 @@ describe("keys", () => {
     expect(await page.getByTestId("version").textContent()).toBe("1");
     const rev = (await etcd.etcdctl(["get", "t1/app/config/db", "-w", "json"])).match(/"mod_revision":(\d+)/)![1];
     expect(await page.getByTestId("mod-revision").textContent()).toBe(rev);
+    await shot("keys");
     // The text tab shows the raw JSON.
     await page.locator('.tabs button[data-kind="text"]').click();
     expect(await value.textContent()).toBe('{"host":"db.internal","port":5432,"tls":true}');
-    await shot("keys");
 
-    await page.locator('li[data-key="t1/bin/"] > .toggle').click();
-    await page.locator('li[data-key="t1/bin/blob"] a').click();
+    await treeItem("t1/bin/").locator(":scope > .toggle").click();
+    await treeItem("t1/bin/blob").locator(":scope > a").click();
     await expect.poll(() => value.getAttribute("data-kind")).toBe("binary");
     expect(await value.textContent()).toContain("00000000  de ad be ef 00 01");
     expect(await value.textContent()).toContain("|......|");
@@ -148,10 +157,10 @@ describe("keys", () => {
     await expect.poll(() => feed.locator("li").count()).toBe(2);
     expect(await feed.locator("li").first().textContent()).toMatch(/PUTt3\/sub\/deep rev \d+x/);
 
-    await page.locator('li[data-key="t3/live"] a').click();
+    await treeItem("t3/live").locator(":scope > a").click();
     await expect.poll(() => page.getByTestId("value").textContent()).toBe("hello");
-    await etcd.etcdctl(["put", "t3/live", "hello again"]);
-    await expect.poll(() => page.getByTestId("value").textContent()).toBe("hello again");
+    await etcd.etcdctl(["put", "t3/live", '{"status":"ok","replicas":3,"zones":["a","b"]}']);
+    await expect.poll(() => page.getByTestId("value").textContent()).toBe(JSON.stringify({ status: "ok", replicas: 3, zones: ["a", "b"] }, null, 2));
     expect(await page.getByTestId("version").textContent()).toBe("2");
     await shot("keys-live");
 
@@ -202,8 +211,8 @@ describe("keys", () => {
     await Promise.all(ops);
     expect(String((await client.get("big/", { prefix: true, countOnly: true })).count)).toBe("100000");
 
-    await open("#/keys?prefix=big/");
     const before = rangeCalls;
+    await open("#/keys?prefix=big/");
     await expect.poll(() => treeItems().count(), { timeout: 15000 }).toBe(100);
     const items = await treeItems().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key));
     expect(items[0]).toBe("big/d000/");
@@ -250,7 +259,7 @@ describe("leases", () => {
     await form.locator('input[name="ttl"]').fill("600");
     await form.locator('input[name="id"]').fill("c0ffee");
     await form.getByRole("button", { name: "Grant" }).click();
-    await expect.poll(() => etcd.etcdctl(["lease", "timetolive", "c0ffee"])).toMatch(/lease c0ffee granted with TTL\(600s\)/);
+    await expect.poll(() => etcd.etcdctl(["lease", "timetolive", "c0ffee"])).toMatch(/lease 0*c0ffee granted with TTL\(600s\)/);
     const row = page.locator('tr[data-lease="c0ffee"]');
     await row.waitFor();
     await row.getByRole("button", { name: "Revoke" }).click();
@@ -268,8 +277,9 @@ describe("cluster", () => {
     await expect.poll(() => rows().count()).toBe(3);
     await expect.poll(() => rows().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.state))).toEqual(["healthy", "healthy", "healthy"]);
     // The leader etcdctl reports is the one marked.
-    const statuses = JSON.parse(await etcd.etcdctl(["endpoint", "status", "-w", "json"])) as Array<{ Status: { header: { member_id: number }; leader: number } }>;
-    const leaderId = BigInt.asUintN(64, BigInt(statuses[0]!.Status.leader)).toString(16);
+    // (read from the JSON text: uint64 IDs do not survive JSON.parse)
+    const statusJson = await etcd.etcdctl(["endpoint", "status", "-w", "json"]);
+    const leaderId = BigInt(/"leader":(\d+)/.exec(statusJson)![1]!).toString(16);
     await expect.poll(() => page.getByTestId("leader").count()).toBe(1);
     const leaderRow = page.locator("tr.leader");
     expect(await leaderRow.locator("td").nth(1).textContent()).toBe(leaderId);
@@ -362,6 +372,45 @@ describe("auth", () => {
       await etcd.etcdctl(["role", "delete", "reader"]);
     }
   }, 60000);
+});
+
+describe("npm run build:console", () => {
+  it("builds static files that work from any static host, next to a proxy named in config.json", async () => {
+    const out = mkdtempSync(join(tmpdir(), "etcd-console-build-"));
+    const host = createServer((req, res) => {
+      const name = req.url === "/" ? "index.html" : (req.url ?? "").slice(1).split("?")[0]!;
+      if (!/^[\w.-]+$/.test(name) || !existsSync(join(out, name))) return void res.writeHead(404).end();
+      const type = name.endsWith(".js") ? "text/javascript" : name.endsWith(".css") ? "text/css" : name.endsWith(".json") ? "application/json" : "text/html";
+      res.writeHead(200, { "content-type": type }).end(readFileSync(join(out, name)));
+    });
+    try {
+      await new Promise<void>((resolve) => host.listen(0, "127.0.0.1", resolve));
+      const origin = `http://127.0.0.1:${(host.address() as AddressInfo).port}`;
+      // The proxy allows the host's origin (set here, since its port is only known now).
+      const hosted = createProxy({ endpoints: etcd.endpoints, logLevel: "silent", allowOrigins: [origin] });
+      const { url: proxyUrl } = await hosted.listen(0);
+      try {
+        const build = await new Promise<{ stdout: string }>((resolve, reject) => {
+          const args = ["run", "build:console", "--silent", "--", "--out", out, "--endpoints", proxyUrl, "--title", "staging"];
+          execFile("npm", args, { cwd: join(import.meta.dirname, "..") }, (err, stdout) => (err ? reject(err) : resolve({ stdout })));
+        });
+        expect(build.stdout).toMatch(/^console built into .+: console\.js [\d.]+ KB minified, [\d.]+ KB min\+gzip$/m);
+        expect(readdirSync(out).sort()).toEqual(["config.json", "console.css", "console.js", "index.html"]);
+        expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8"))).toEqual({ endpoints: [proxyUrl], title: "staging" });
+
+        await etcd.etcdctl(["put", "t7/hosted", "from a static host"]);
+        await page.goto(`${origin}/#/keys?prefix=t7/&key=t7/hosted`);
+        await expect.poll(() => page.getByTestId("value").textContent()).toBe("from a static host");
+        expect(await page.title()).toBe("staging – etcd console");
+      } finally {
+        await hosted.close();
+      }
+    } finally {
+      host.closeAllConnections();
+      await new Promise<void>((resolve) => host.close(() => resolve()));
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 90000);
 });
 
 describe("the page", () => {

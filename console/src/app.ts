@@ -31,6 +31,8 @@ export interface App {
   onClientChange(listener: () => void): void;
   /** Called when a call needs a signed-in user. */
   onLoginNeeded(listener: () => void): void;
+  /** Called when an endpoint (proxy) of the client changes state. */
+  onEndpointStateChange(listener: () => void): void;
 }
 
 /** Reads the configuration: `?endpoints=` in the page URL, else `config.json`, else the page's origin. */
@@ -57,9 +59,11 @@ const CLIENT_DEFAULTS: Partial<ClientOptions> = { timeoutMs: 10_000, dialTimeout
 /** Creates the console's state. */
 export function createApp(config: ConsoleConfig): App {
   let credentials: { username: string; password: string } | undefined;
+  const stateListeners: Array<() => void> = [];
   const make = (extra: Partial<ClientOptions> = {}): Client =>
     createClient({ ...CLIENT_DEFAULTS, endpoints: config.endpoints, ...credentials, ...extra });
-  let client = make();
+  const makeMain = () => make({ onEndpointStateChange: () => stateListeners.forEach((l) => l()) });
+  let client = makeMain();
   const members = new Map<string, Client>();
   const clientListeners: Array<() => void> = [];
   const loginListeners: Array<() => void> = [];
@@ -91,7 +95,7 @@ export function createApp(config: ConsoleConfig): App {
     setCredentials(next) {
       credentials = next;
       const old = client;
-      client = make();
+      client = makeMain();
       for (const c of members.values()) c.close();
       members.clear();
       for (const listener of clientListeners) listener();
@@ -109,6 +113,9 @@ export function createApp(config: ConsoleConfig): App {
     },
     onLoginNeeded(listener) {
       loginListeners.push(listener);
+    },
+    onEndpointStateChange(listener) {
+      stateListeners.push(listener);
     },
   };
 }

@@ -27,6 +27,8 @@ function connectionIndicator(app: App): { element: HTMLElement; setWatch(state: 
     element.textContent = state;
     element.title = states.map((s) => `${s.endpoint}: ${s.state}${s.error ? ` (${s.error})` : ""}`).join("\n");
   };
+  app.onEndpointStateChange(update);
+  // Also on a timer: a failing endpoint's retry time passes without an event.
   setInterval(update, 1000);
   update();
   return {

@@ -83,7 +83,15 @@ export function clusterView(app: App, root: HTMLElement): () => void {
           h("td", null, String(s.status.raftTerm)),
           h("td", { class: "errors" }, s.status.errors.join("; ")),
         ]
-      : [h("td", { colspan: 5, class: "bad" }, s.notProxied ? "not reachable through this proxy (add its client URL to the proxy's endpoints)" : describeError(s.error).text)];
+      : [
+          h(
+            "td",
+            { colspan: 5, class: "bad" },
+            s.notProxied
+              ? "not reachable through this proxy (add its client URL to the proxy's endpoints)"
+              : ["does not answer: ", describeError(s.error).detail, " ", h("code", { class: "kind" }, describeError(s.error).kind)],
+          ),
+        ];
     return h(
       "tr",
       { "data-member": m.name || hexId(m.id), "data-state": state, class: isLeader ? "leader" : undefined },

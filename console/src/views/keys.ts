@@ -135,17 +135,32 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     if (kind === "dir") level.open.delete(id(key));
   };
 
-  /** Whether anything is left under a directory (a delete may have removed its last key). */
-  const pruneIfEmpty = async (level: Level, dir: Uint8Array) => {
-    try {
-      const r = await app.client.get(dir, { end: prefixEnd(dir), countOnly: true, signal: abort.signal });
-      if (r.count === 0n) {
-        removeEntry(level, dir, "dir");
-        schedule(level);
+  /**
+   * Drops directories a delete may have emptied, once they show no key left. Checks are batched: a prefix delete
+   * of many keys costs one count per directory, not one per key.
+   */
+  const toPrune = new Map<string, { level: Level; dir: Uint8Array }>();
+  let pruneTimer: ReturnType<typeof setTimeout> | undefined;
+  const pruneIfEmpty = (level: Level, dir: Uint8Array) => {
+    toPrune.set(`${id(level.prefix)} ${id(dir)}`, { level, dir });
+    pruneTimer ??= setTimeout(() => void prune(), 100);
+  };
+  const prune = async () => {
+    const batch = [...toPrune.values()];
+    toPrune.clear();
+    for (const { level, dir } of batch) {
+      try {
+        const r = await app.client.get(dir, { end: prefixEnd(dir), countOnly: true, signal: abort.signal });
+        if (r.count === 0n) {
+          removeEntry(level, dir, "dir");
+          schedule(level);
+        }
+      } catch (err) {
+        if (!abort.signal.aborted) app.handleError(err);
       }
-    } catch (err) {
-      if (!abort.signal.aborted) app.handleError(err);
     }
+    pruneTimer = undefined;
+    if (toPrune.size > 0) pruneTimer = setTimeout(() => void prune(), 100);
   };
 
   /** Applies a live event to the loaded levels. */
@@ -167,11 +182,11 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
         insertEntry(level, { kind: "dir", key: dir, name: dir.subarray(level.prefix.length) });
         schedule(level);
       } else if (!child) {
-        void pruneIfEmpty(level, dir);
+        pruneIfEmpty(level, dir);
         return;
       }
       if (!child) return;
-      if (event.type === "delete") void pruneIfEmpty(level, dir);
+      if (event.type === "delete") pruneIfEmpty(level, dir);
       level = child;
     }
   };
@@ -185,11 +200,13 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
       : app.client.watch(new Uint8Array([0]), { fromKey: true, signal: abort.signal, onStateChange: (c) => reportWatch(c.state) });
     try {
       for await (const response of watcher) {
+        feed.add(response.events);
+        let forSelected: WatchEvent | undefined;
         for (const event of response.events) {
-          feed.add(event);
           applyToTree(event);
-          if (selected && detail && bytesEqual(event.kv.key, selected)) detail.update(event);
+          if (selected && bytesEqual(event.kv.key, selected)) forSelected = event;
         }
+        if (forSelected) detail?.update(forSelected);
       }
     } catch (err) {
       if (!abort.signal.aborted) app.handleError(err, "live watch");
@@ -276,6 +293,7 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     },
     unmount() {
       abort.abort();
+      clearTimeout(pruneTimer);
       if (frame) cancelAnimationFrame(frame);
       detail?.dispose();
       watcher?.close();
