@@ -44,6 +44,8 @@ export function clusterView(app: App, root: HTMLElement): () => void {
     running = true;
     try {
       const list = await app.client.cluster.memberList();
+      // By name (etcd lists by ID); members not started yet have none and go last.
+      list.members.sort((a, b) => (a.name || "\uffff").localeCompare(b.name || "\uffff"));
       const statuses = await Promise.all(list.members.map(statusOf));
       if (stopped) return;
       // The leader as the members see it (any answering member knows it).
@@ -78,7 +80,7 @@ export function clusterView(app: App, root: HTMLElement): () => void {
     const cells = s.ok
       ? [
           h("td", null, s.status.version),
-          h("td", null, formatSize(s.status.dbSize), h("span", { class: "muted" }, ` (${formatSize(s.status.dbSizeInUse)} in use)`)),
+          h("td", { class: "nowrap" }, formatSize(s.status.dbSize), h("span", { class: "muted" }, ` (${formatSize(s.status.dbSizeInUse)} in use)`)),
           h("td", null, String(s.status.raftIndex)),
           h("td", null, String(s.status.raftTerm)),
           h("td", { class: "errors" }, s.status.errors.join("; ")),
