@@ -5,14 +5,17 @@
 //   3. the kit's run-all.sh with the two anchors and two etcd-connect clients:
 //        etcd-connect          node bench/bench-etcd-connect.mjs --transport lean
 //        etcd-connect-connect  node bench/bench-etcd-connect.mjs --transport connect
-//   4. bench/extra.mjs against a fresh etcd (--unsafe-no-fsync) started with the kit's start-etcd.sh
+//   4. bench/extra.mjs against a fresh etcd (--unsafe-no-fsync) started with the kit's start-etcd.sh, then
+//      bench/profile.mjs (a CPU profile of puts at 64 in flight, per transport) against the same etcd
 //   5. node scripts/bundle-size.mjs
 //   6. bench/RESULTS.md: machine, versions, the kit's SUMMARY.md, the extra workloads, the targets
 // Env: SCALE, ROUNDS, PHYS, PHYS_N, BASELINE (run-all.sh's, defaults 1, 3, 1), BENCH_KIT (default
 // ../shared/bench-anchors from the repo root), BENCH_WORK (default <repo>/.bench-work), BENCH_PORT.
 // Quick run: SCALE=0.1 ROUNDS=1 npm run bench
+// `npm run bench -- --report-only`: rewrites bench/RESULTS.md from the results of the last run in .bench-work
+// (kit JSONL, extra.json), running only the CPU profiles and the bundle size again.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -25,6 +28,7 @@ const ROUNDS = process.env.ROUNDS || '3';
 const PHYS = process.env.PHYS || '1';
 const PORT = process.env.BENCH_PORT || '23790';
 const RESULTS_DIR = join(WORK, 'results');
+const REPORT_ONLY = process.argv.includes('--report-only');
 const CLIENTS = [
   { name: 'etcd-connect', transport: 'lean', cmd: 'node bench/bench-etcd-connect.mjs --transport lean' },
   { name: 'etcd-connect-connect', transport: 'connect', cmd: 'node bench/bench-etcd-connect.mjs --transport connect' },
@@ -248,7 +252,27 @@ function extraSection(extra) {
   return L.join('\n');
 }
 
-function writeResults({ extra, bundle, failures }) {
+const now = () => new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+/** When the last kit run ended (its SUMMARY.md's mtime). */
+function runDate() {
+  const f = join(RESULTS_DIR, 'SUMMARY.md');
+  return existsSync(f) ? statSync(f).mtime.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '?';
+}
+
+function profileSection(profiles) {
+  const L = ['## Where the client\'s time goes (`bench/profile.mjs`)', ''];
+  if (!profiles.length) return [...L, 'Not run or failed (see the console output).'].join('\n');
+  L.push('Puts at 64 in flight under `node --cpu-prof` (same etcd as the extra workloads), the profile\'s self time by',
+    'where the code lives. Idle is time the client waited for etcd; a client that is the bottleneck has little.', '');
+  for (const p of profiles) {
+    L.push(`### ${p.transport}: ${p.n} puts, ${p.ops_s} ops/s, ${p.cpu_us_per_op} µs client CPU per put (profiled)`, '',
+      '| where | share of samples |', '|---|---|', ...p.categories.map((c) => `| ${c.name} | ${c.pct}% |`), '',
+      'Top functions by self time:', '', '| function | share |', '|---|---|', ...p.top.map((t) => `| \`${t.name}\` | ${t.pct}% |`), '');
+  }
+  return L.join('\n');
+}
+
+function writeResults({ extra, bundle, failures, profiles }) {
   const m = machine();
   const nof = readRuns('nofsync'), fs = readRuns('fsync'), getv = readRuns('nofsync-getvariant');
   const summaryPath = join(RESULTS_DIR, 'SUMMARY.md');
@@ -260,7 +284,7 @@ function writeResults({ extra, bundle, failures }) {
       '> meaningful (tiny op counts, on a shared machine); the full run (`npm run bench`) overwrites this file.', '');
   }
   out.push('# etcd-connect benchmark results', '',
-    `- date: ${new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')}`,
+    `- date: ${REPORT_ONLY && nof.meta ? `kit and extra workloads ${runDate()}; CPU profiles and bundle ${now()}` : now()}`,
     `- machine: ${m.nproc} CPUs (nproc), ${m.model}, ${m.memGiB} GiB RAM, Linux ${m.kernel}`,
     `- node ${process.version}; etcd ${nof.meta?.etcd_version ?? getv.meta?.etcd_version ?? '?'}`,
     `- SCALE=${SCALE}, ROUNDS=${ROUNDS}, PHYS=${PHYS}; kit ${KIT}`);
@@ -274,6 +298,7 @@ function writeResults({ extra, bundle, failures }) {
     targetsSection(nof, getv, extra, bundle), '',
     '## Kit summary (`.bench-work/results/SUMMARY.md`, verbatim)', '', summary, '',
     extraSection(extra), '',
+    profileSection(profiles), '',
     '## Browser bundle', '', '```', bundle.text || '(not measured)', '```', '');
   writeFileSync(join(root, 'bench', 'RESULTS.md'), out.join('\n'));
 }
@@ -286,29 +311,33 @@ async function main() {
   }
   mkdirSync(WORK, { recursive: true });
 
-  log(`setup (${KIT}/setup.sh, BENCH_WORK=${WORK})`);
-  const setup = await run(join(KIT, 'setup.sh'), []);
-  checkInterrupted();
-  if (setup.code !== 0) throw new Error('setup.sh failed');
+  if (!REPORT_ONLY) {
+    log(`setup (${KIT}/setup.sh, BENCH_WORK=${WORK})`);
+    const setup = await run(join(KIT, 'setup.sh'), []);
+    checkInterrupted();
+    if (setup.code !== 0) throw new Error('setup.sh failed');
 
-  log('npm run build');
-  const build = await run('npm', ['run', 'build']);
-  checkInterrupted();
-  if (build.code !== 0) throw new Error('npm run build failed');
+    log('npm run build');
+    const build = await run('npm', ['run', 'build']);
+    checkInterrupted();
+    if (build.code !== 0) throw new Error('npm run build failed');
 
-  await ensureBuilt();
-  log(`run-all.sh (SCALE=${SCALE} ROUNDS=${ROUNDS} PHYS=${PHYS})`);
-  const clientArgs = CLIENTS.flatMap((c) => ['--client', `${c.name}=${c.cmd}`]);
-  const ra = await run(join(KIT, 'run-all.sh'), clientArgs, { extraEnv: { SCALE, ROUNDS, PHYS } });
-  checkInterrupted();
-  if (ra.code !== 0) failures.push(`run-all.sh exited ${ra.code}`);
-  for (const tag of ['nofsync', 'fsync', 'nofsync-getvariant']) {
-    for (const r of readRuns(tag).runs) if (r.error) failures.push(`${tag} ${r.client} round ${r.round}: ${String(r.error).split('\n')[0].slice(0, 160)}`);
+    await ensureBuilt();
+    log(`run-all.sh (SCALE=${SCALE} ROUNDS=${ROUNDS} PHYS=${PHYS})`);
+    const clientArgs = CLIENTS.flatMap((c) => ['--client', `${c.name}=${c.cmd}`]);
+    const ra = await run(join(KIT, 'run-all.sh'), clientArgs, { extraEnv: { SCALE, ROUNDS, PHYS } });
+    checkInterrupted();
+    if (ra.code !== 0) failures.push(`run-all.sh exited ${ra.code}`);
+    for (const tag of ['nofsync', 'fsync', 'nofsync-getvariant']) {
+      for (const r of readRuns(tag).runs) if (r.error) failures.push(`${tag} ${r.client} round ${r.round}: ${String(r.error).split('\n')[0].slice(0, 160)}`);
+    }
+  } else {
+    log('report only: the kit\'s and the extra workloads\' results of the last run, new CPU profiles');
   }
-
   await ensureBuilt();
   log('extra workloads (bench/extra.mjs) against a fresh etcd (--unsafe-no-fsync)');
   let extra;
+  const profiles = [];
   const st = await run(join(KIT, 'start-etcd.sh'), ['nofsync'], { extraEnv: { BENCH_ETCD_FLAGS: '' } });
   extraEtcdStarted = st.code === 0;
   checkInterrupted();
@@ -318,16 +347,30 @@ async function main() {
     try {
       const flagsFile = join(WORK, 'etcd', 'etcd-nofsync.flags');
       const etcdFlags = existsSync(flagsFile) ? readFileSync(flagsFile, 'utf8').trim() : undefined;
-      const ex = await run(process.execPath, ['bench/extra.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--scale', SCALE], { capture: true });
-      checkInterrupted();
-      const line = ex.out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-      if (line) {
-        extra = JSON.parse(line);
-        extra.etcd_flags = etcdFlags;
-        mkdirSync(RESULTS_DIR, { recursive: true });
-        writeFileSync(join(RESULTS_DIR, 'extra.json'), JSON.stringify(extra, null, 1) + '\n');
+      if (REPORT_ONLY) {
+        const saved = join(RESULTS_DIR, 'extra.json');
+        if (existsSync(saved)) extra = JSON.parse(readFileSync(saved, 'utf8'));
+      } else {
+        const ex = await run(process.execPath, ['bench/extra.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--scale', SCALE], { capture: true });
+        checkInterrupted();
+        const line = ex.out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+        if (line) {
+          extra = JSON.parse(line);
+          extra.etcd_flags = etcdFlags;
+          mkdirSync(RESULTS_DIR, { recursive: true });
+          writeFileSync(join(RESULTS_DIR, 'extra.json'), JSON.stringify(extra, null, 1) + '\n');
+        }
+        if (ex.code !== 0) failures.push(`extra.mjs exited ${ex.code}`);
       }
-      if (ex.code !== 0) failures.push(`extra.mjs exited ${ex.code}`);
+
+      log('CPU profile of puts at 64 in flight (bench/profile.mjs)');
+      for (const transport of ['lean', 'connect']) {
+        const pr = await run(process.execPath, ['bench/profile.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--transport', transport], { capture: true });
+        checkInterrupted();
+        const pline = pr.out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+        if (pr.code !== 0 || !pline) failures.push(`profile.mjs --transport ${transport} exited ${pr.code}`);
+        else profiles.push(JSON.parse(pline));
+      }
     } finally {
       stopEtcd();
       extraEtcdStarted = false;
@@ -341,7 +384,7 @@ async function main() {
   const mm = bundleText.match(/([\d.]+) KB min\+gzip/);
   const bundle = { text: bundleText, gzipKB: mm ? Number(mm[1]) : undefined };
 
-  writeResults({ extra, bundle, failures });
+  writeResults({ extra, bundle, failures, profiles });
   log(`wrote bench/RESULTS.md${failures.length ? ` (failures: ${failures.length})` : ''}`);
   if (failures.length) {
     process.stderr.write(failures.map((f) => `  - ${f}`).join('\n') + '\n');

@@ -18,17 +18,22 @@ function exec(cmd, args, env = process.env) {
   });
 }
 
-async function example() {
+/**
+ * The etcd to use: `ETCD_ENDPOINTS` when set, else a throwaway single-member etcd on loopback (installed first if
+ * missing). `cluster` is the throwaway one, for stopping.
+ */
+async function etcdEndpoints(clusterOptions = {}) {
   ensureNodeModules();
-  let cluster;
-  let endpoints = process.env.ETCD_ENDPOINTS;
-  if (!endpoints) {
-    ensureSystem(["etcd"]);
-    const { startCluster } = await import("./etcd-cluster.mjs");
-    console.error("etcd-connect: starting a throwaway etcd on loopback...");
-    cluster = await startCluster({ size: 1, installSignalHandlers: true });
-    endpoints = cluster.endpoints.join(",");
-  }
+  if (process.env.ETCD_ENDPOINTS) return { endpoints: process.env.ETCD_ENDPOINTS, cluster: undefined };
+  ensureSystem(["etcd"]);
+  const { startCluster } = await import("./etcd-cluster.mjs");
+  console.error("etcd-connect: starting a throwaway etcd on loopback...");
+  const cluster = await startCluster({ size: 1, ...clusterOptions });
+  return { endpoints: cluster.endpoints.join(","), cluster };
+}
+
+async function example() {
+  const { endpoints, cluster } = await etcdEndpoints({ installSignalHandlers: true });
   try {
     return await exec(process.execPath, ["--conditions=etcd-connect-dev", "--import", "tsx", "examples/hello.ts"], { ...process.env, ETCD_ENDPOINTS: endpoints });
   } finally {
@@ -42,16 +47,8 @@ async function example() {
  * (default 8379, or a free one when that is taken), CONSOLE_HOST its address (default 127.0.0.1).
  */
 async function start() {
-  ensureNodeModules();
-  let cluster;
-  let endpoints = process.env.ETCD_ENDPOINTS;
-  if (!endpoints) {
-    ensureSystem(["etcd"]);
-    const { startCluster } = await import("./etcd-cluster.mjs");
-    console.error("etcd-connect: starting a throwaway etcd on loopback...");
-    cluster = await startCluster({ size: 1 });
-    endpoints = cluster.endpoints.join(",");
-  }
+  // No signal handlers from the launcher: ours below stops the console before etcd.
+  const { endpoints, cluster } = await etcdEndpoints();
   let server;
   let stopping;
   const stop = (signal) => {

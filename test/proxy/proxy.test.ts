@@ -232,7 +232,7 @@ describe("CORS", () => {
     expect(res.headers).toMatchObject({
       "access-control-allow-origin": origin,
       "access-control-allow-methods": "POST, OPTIONS",
-      "access-control-allow-headers": "content-type, x-grpc-web, x-user-agent, grpc-timeout, token, authorization, hasleader",
+      "access-control-allow-headers": "content-type, x-grpc-web, x-user-agent, grpc-timeout, token, authorization, hasleader, x-etcd-endpoint",
       "access-control-max-age": "86400",
       vary: "origin",
     });
