@@ -272,9 +272,9 @@ describe("leases", () => {
   });
 });
 
-describe("cluster", () => {
-  const rows = () => page.getByTestId("members").locator("tbody tr");
+const rows = () => page.getByTestId("members").locator("tbody tr");
 
+describe("cluster", () => {
   it("lists the 3 members with their own status, marks the leader, and shows a killed member go and come back", async () => {
     await open("#/cluster");
     await expect.poll(() => rows().count()).toBe(3);
@@ -402,6 +402,32 @@ describe("auth", () => {
       await etcd.etcdctl(["user", "delete", "alice"]);
       await etcd.etcdctl(["user", "delete", "root"]);
       await etcd.etcdctl(["role", "delete", "reader"]);
+    }
+  }, 60000);
+});
+
+describe("a read-only proxy, for viewers", () => {
+  it("shows keys, members and auth, and refuses writes in plain words", async () => {
+    const viewer = await startConsole({ endpoints: etcd.endpoints, logLevel: "silent", readOnly: true });
+    try {
+      await etcd.etcdctl(["put", "t9/seen", "visible"]);
+      await page.goto(`${viewer.url}#/keys?prefix=t9/&key=t9/seen`);
+      await expect.poll(() => page.getByTestId("value").textContent()).toBe("visible");
+      await page.getByRole("button", { name: "Edit" }).click();
+      const form = page.locator("dialog.form");
+      await form.locator('textarea[name="value"]').fill("changed");
+      await form.getByRole("button", { name: "Save" }).click();
+      await expect.poll(() => form.locator(".form-error").textContent()).toMatch(/^You are not allowed to do this \(etcd refused it\)\. permission-denied$/);
+      await form.getByRole("button", { name: "Cancel" }).click();
+      expect(await get("t9/seen")).toBe("visible");
+
+      await page.goto(`${viewer.url}#/cluster`);
+      await expect.poll(() => rows().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.state))).toEqual(["healthy", "healthy", "healthy"]);
+      await expect.poll(() => page.getByTestId("alarms").textContent()).toBe("Alarms cannot be read through a read-only proxy.");
+      await page.goto(`${viewer.url}#/auth`);
+      await expect.poll(() => page.getByTestId("auth-status").textContent()).toMatch(/^authentication disabled/);
+    } finally {
+      await viewer.close();
     }
   }, 60000);
 });

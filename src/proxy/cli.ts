@@ -18,7 +18,8 @@ Options:
   --upstream-cert FILE      PEM client certificate for etcd (mTLS; needs --upstream-key)
   --upstream-key FILE       PEM private key of --upstream-cert
   --upstream-server-name N  name to verify etcd's certificate against (default: the endpoint host)
-  --read-only               allow only Range, Watch, LeaseTimeToLive, LeaseLeases, MemberList, Status, AuthStatus
+  --read-only               allow only Range, Watch, LeaseTimeToLive, LeaseLeases, MemberList, Status,
+                            AuthStatus, Authenticate, UserList, UserGet, RoleList, RoleGet
   --max-request-bytes N     largest request body in bytes (default 4194304)
   --log-level LEVEL         debug, info, warn, error or silent (default info; debug logs every request)
   -h, --help                print this help and exit

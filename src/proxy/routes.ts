@@ -9,7 +9,8 @@ export interface Route {
   readOnly: boolean;
 }
 
-// The read-only allow-list: calls that cannot change etcd's state.
+// The read-only allow-list: calls that cannot change etcd's keys, leases, members or auth settings. Authenticate is
+// one of them (it only issues a token), so that viewers of an etcd with auth on can sign in and read what they may.
 const READ_ONLY = new Set([
   "/etcdserverpb.KV/Range",
   "/etcdserverpb.Watch/Watch",
@@ -18,6 +19,11 @@ const READ_ONLY = new Set([
   "/etcdserverpb.Cluster/MemberList",
   "/etcdserverpb.Maintenance/Status",
   "/etcdserverpb.Auth/AuthStatus",
+  "/etcdserverpb.Auth/Authenticate",
+  "/etcdserverpb.Auth/UserList",
+  "/etcdserverpb.Auth/UserGet",
+  "/etcdserverpb.Auth/RoleList",
+  "/etcdserverpb.Auth/RoleGet",
 ]);
 
 const SERVICES: readonly DescService[] = [KV, Watch, Lease, Cluster, Maintenance, Auth];

@@ -157,6 +157,11 @@ describe("routes", () => {
         "/etcdserverpb.Cluster/MemberList",
         "/etcdserverpb.Maintenance/Status",
         "/etcdserverpb.Auth/AuthStatus",
+        "/etcdserverpb.Auth/Authenticate",
+        "/etcdserverpb.Auth/UserList",
+        "/etcdserverpb.Auth/UserGet",
+        "/etcdserverpb.Auth/RoleList",
+        "/etcdserverpb.Auth/RoleGet",
       ].sort(),
     );
     for (const path of ROUTES.keys()) expect(path).toMatch(/^\/etcdserverpb\.(KV|Watch|Lease|Cluster|Maintenance|Auth)\/[A-Za-z]+$/);

@@ -63,8 +63,13 @@ export function clusterView(app: App, root: HTMLElement): () => void {
         members,
         list.members.map((m, i) => memberRow(m, statuses[i]!, leader)),
       );
-      const active = await app.client.maintenance.alarms();
-      renderAlarms(active, list.members);
+      try {
+        renderAlarms(await app.client.maintenance.alarms(), list.members);
+      } catch (err) {
+        // Alarm listing shares its RPC with disarm, which a read-only proxy refuses.
+        if (!(err instanceof EtcdError && /read-only/.test(err.message))) throw err;
+        replaceChildren(alarms, h("p", { class: "muted" }, "Alarms cannot be read through a read-only proxy."));
+      }
       renderProxies();
     } catch (err) {
       if (!stopped) app.handleError(err, "reading the cluster");
