@@ -32,6 +32,13 @@ describe("3-member cluster", () => {
 
   it("computes hashKV on every member, agreeing at the same revision", async () => {
     const { header } = await client.put("m/last", "x");
+    // The put is acknowledged once the leader applied it; a follower may apply it a moment later, and until then a
+    // hashKV at that revision is a "future revision" to it.
+    await expect
+      .poll(async () => (await Promise.all(etcd.endpoints.map((e) => client.maintenance.status(e)))).every((s) => s.header.revision >= header.revision), {
+        timeout: 10000,
+      })
+      .toBe(true);
     const hashes = await Promise.all(etcd.endpoints.map((e) => client.maintenance.hashKV(e, header.revision)));
     expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
     expect(hashes[0]!.hash).not.toBe(0);
