@@ -28,36 +28,16 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as etcd from '../dist/src/node.js';
+import { endpointOption, opt } from './options.mjs';
 import { pickTransport } from './transports.mjs';
 
 const requireHere = createRequire(import.meta.url);
 
 // ---------- options ----------
-function parseArgs() {
-  const out = {};
-  const a = process.argv.slice(2);
-  for (let i = 0; i < a.length; i++) {
-    let k = a[i];
-    if (!k.startsWith('--')) continue;
-    k = k.slice(2);
-    let v;
-    if (k.includes('=')) [k, v] = k.split(/=(.*)/s);
-    else v = a[++i];
-    out[k] = v;
-  }
-  return out;
-}
-const args = parseArgs();
-function opt(name, def) {
-  if (args[name] !== undefined) return args[name];
-  const env = 'BENCH_' + name.toUpperCase().replace(/-/g, '_');
-  if (process.env[env] !== undefined) return process.env[env];
-  return def;
-}
 const scale = Number(opt('scale', 1));
 const sc = (n) => Math.max(1, Math.round(Number(n) * scale));
 const cfg = {
-  endpoint: String(opt('endpoint', `127.0.0.1:${process.env.BENCH_PORT || 23790}`)),
+  endpoint: endpointOption(),
   seq: sc(opt('seq', 2000)),
   conc: sc(opt('conc', 20000)),
   get: sc(opt('get', 20000)),

@@ -25,32 +25,12 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { endpointOption, opt } from './options.mjs';
 import { pickTransport } from './transports.mjs';
 
 // ---------- options ----------
-function parseArgs() {
-  const out = {};
-  const a = process.argv.slice(2);
-  for (let i = 0; i < a.length; i++) {
-    let k = a[i];
-    if (!k.startsWith('--')) continue;
-    k = k.slice(2);
-    let v;
-    if (k.includes('=')) [k, v] = k.split(/=(.*)/s);
-    else v = a[++i];
-    out[k] = v;
-  }
-  return out;
-}
-const args = parseArgs();
-function opt(name, def) {
-  if (args[name] !== undefined) return args[name];
-  const env = 'BENCH_' + name.toUpperCase().replace(/-/g, '_');
-  if (process.env[env] !== undefined) return process.env[env];
-  return def;
-}
 const scale = Number(opt('scale', 1));
-const endpoint = String(opt('endpoint', `127.0.0.1:${process.env.BENCH_PORT || 23790}`));
+const endpoint = endpointOption();
 const WORKLOADS = ['watchers', 'leases', 'txn', 'grpcweb'];
 
 // ---------- helpers ----------
