@@ -16,8 +16,11 @@ export function showInfo(text: string): void {
 function notice(level: "error" | "info", content: Child[]): void {
   const area = document.getElementById("notices");
   if (!area) return;
+  // A view that polls can hit the same error every few seconds: show it once while it is the newest notice.
+  const body = h("span", null, content);
+  if (area.firstElementChild?.firstElementChild?.textContent === body.textContent) return;
   const close = h("button", { class: "link", "aria-label": "dismiss", onclick: () => el.remove() }, "×");
-  const el = h("div", { class: `notice ${level}`, role: level === "error" ? "alert" : "status" }, h("span", null, content), close);
+  const el = h("div", { class: `notice ${level}`, role: level === "error" ? "alert" : "status" }, body, close);
   area.prepend(el);
   // Errors stay until dismissed (or pushed out); infos fade.
   if (level === "info") setTimeout(() => el.remove(), 4000);

@@ -5,26 +5,16 @@ import { EtcdError } from "../errors.js";
 import type { Log } from "../log.js";
 import { createBackoff, sleep } from "../util/backoff.js";
 import { type RequestQueue, createRequestQueue } from "../util/request-queue.js";
-import { type Registration, refusedForToken } from "./registration.js";
+import { type Registration, type WatchStreamDeps, refusedForToken } from "./registration.js";
 import { endsWatch } from "./stream-errors.js";
 import type { WatchControl } from "./watcher.js";
 
 type WatchRequest = MessageInitShape<typeof WatchRequestSchema>;
 
 /** What a full-duplex watch stream needs from the client. @internal */
-export interface DuplexStreamDeps {
+export interface DuplexStreamDeps extends WatchStreamDeps {
   /** Opens the bidi Watch call. */
   open(requests: AsyncIterable<WatchRequest>, signal: AbortSignal): AsyncIterable<WatchResponseMessage>;
-  /** The endpoint the next call goes to. */
-  current(): string;
-  /** Reports a broken stream so the next attempt may use another endpoint. */
-  failed(endpoint: string, error: unknown): void;
-  /** Reports a working stream. */
-  succeeded(endpoint: string): void;
-  requireLeader: boolean;
-  canReauthenticate: boolean;
-  /** Drops the endpoint's auth token before the stream reopens. */
-  forgetToken(endpoint: string): void;
   log: Log;
   /** The stream has no watchers left and stopped. */
   onIdle(): void;

@@ -2,20 +2,14 @@ import { Code } from "@connectrpc/connect";
 import type { WatchResponse as WatchResponseMessage, WatchCreateRequest } from "../../gen/etcdserverpb/rpc_pb.js";
 import { EtcdError } from "../errors.js";
 import { createBackoff, sleep } from "../util/backoff.js";
-import { type Registration, refusedForToken } from "./registration.js";
+import { type Registration, type WatchStreamDeps, refusedForToken } from "./registration.js";
 import { endsWatch } from "./stream-errors.js";
 import type { WatchControl } from "./watcher.js";
 
 /** What a half-duplex watch needs from the client. @internal */
-export interface HalfDuplexDeps {
+export interface HalfDuplexDeps extends WatchStreamDeps {
   /** Runs one server-streaming Watch call that sends just this create request. */
   open(create: WatchCreateRequest, signal: AbortSignal): AsyncIterable<WatchResponseMessage>;
-  current(): string;
-  failed(endpoint: string, error: unknown): void;
-  succeeded(endpoint: string): void;
-  requireLeader: boolean;
-  canReauthenticate: boolean;
-  forgetToken(endpoint: string): void;
 }
 
 /**

@@ -10,6 +10,20 @@ import { needsNewToken } from "../auth/tokens.js";
 import { EtcdError } from "../errors.js";
 import { header } from "../kv/responses.js";
 import type { WatchEvent, WatchResponse } from "./types.js";
+
+/** What both kinds of watch stream (full and half duplex) need from the client. @internal */
+export interface WatchStreamDeps {
+  /** The endpoint the next call goes to. */
+  current(): string;
+  /** Reports a broken stream so the next attempt may use another endpoint. */
+  failed(endpoint: string, error: unknown): void;
+  /** Reports a working stream. */
+  succeeded(endpoint: string): void;
+  requireLeader: boolean;
+  canReauthenticate: boolean;
+  /** Drops the endpoint's auth token before the stream reopens. */
+  forgetToken(endpoint: string): void;
+}
 import type { WatchSink } from "./watcher.js";
 
 /**

@@ -13,7 +13,7 @@ import { requireLeaderHeaders as requireLeaderHeader } from "../call.js";
 import { callHalfDuplex } from "../transport/half-duplex.js";
 import { type DuplexWatchStream, createDuplexWatchStream } from "./duplex-stream.js";
 import { startHalfDuplexWatch } from "./half-duplex.js";
-import { Registration } from "./registration.js";
+import { Registration, type WatchStreamDeps } from "./registration.js";
 import type { WatchOptions, Watcher } from "./types.js";
 import { createWatcher } from "./watcher.js";
 
@@ -37,7 +37,7 @@ export function createWatch(ctx: ClientContext): WatchFn {
   });
 
   /** What both kinds of watch stream need from the client. */
-  const streamDeps = (requireLeader: boolean) => ({
+  const streamDeps = (requireLeader: boolean): WatchStreamDeps => ({
     current: () => ctx.transport.current,
     failed: (endpoint: string, error: unknown) => ctx.transport.failed(endpoint, error),
     succeeded: (endpoint: string) => ctx.transport.succeeded(endpoint),

@@ -3,19 +3,10 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { Cluster, KV, Maintenance } from "../../gen/etcdserverpb/rpc_pb.js";
 import { pickFreePorts, useEtcd } from "../harness/etcd.js";
-import { useProxies, utf8, watchVia, webClient, webTransport } from "./helpers.js";
+import { connectError, useProxies, utf8, watchVia, webClient, webTransport } from "./helpers.js";
 
 const etcd = useEtcd({ size: 3 });
 const startProxy = useProxies();
-
-async function connectError(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** Index of the member that answered with `memberId`. */
 async function memberIndex(url: string, memberId: bigint | undefined): Promise<number> {

@@ -1,7 +1,7 @@
 // Shared helpers for the proxy tests: start/stop proxies, Connect gRPC-Web clients, raw HTTP requests and
 // gRPC-Web body parsing.
 import { create, toBinary, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
-import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
 import * as http from "node:http";
 import { afterEach } from "vitest";
@@ -37,6 +37,16 @@ export function webTransport(baseUrl: string, headers?: Record<string, string>):
 /** A generated client for `service` over gRPC-Web to `baseUrl`. */
 export function webClient<S extends DescService>(service: S, baseUrl: string, headers?: Record<string, string>): Client<S> {
   return createClient(service, webTransport(baseUrl, headers));
+}
+
+/** The error a call that must fail failed with, as a ConnectError; throws when it succeeded. */
+export async function connectError(p: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await p;
+  } catch (err) {
+    return ConnectError.from(err);
+  }
+  throw new Error("expected the call to fail");
 }
 
 /** A logger that keeps every line, for assertions. */

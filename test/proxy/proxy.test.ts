@@ -1,7 +1,7 @@
 // The proxy against a real single-member etcd, driven as a browser would: Connect's gRPC-Web transport over
 // HTTP/1.1, plus raw HTTP requests where the wire format itself is checked.
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createClient } from "@connectrpc/connect";
 import * as http from "node:http";
@@ -15,6 +15,7 @@ import {
 import { createProxy } from "../../src/proxy/index.js";
 import { useEtcd } from "../harness/etcd.js";
 import {
+  connectError,
   grpcWebPost,
   parseGrpcWeb,
   rawRequest,
@@ -30,15 +31,6 @@ const etcd = useEtcd();
 const startProxy = useProxies();
 const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
 const watchers = () => etcd.metric("etcd_debugging_mvcc_watcher_total");
-
-async function connectError(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 describe("unary calls", () => {
   it("puts and reads a key through the proxy", async () => {

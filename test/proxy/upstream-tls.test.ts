@@ -1,25 +1,16 @@
 // The proxy in front of an etcd that serves clients over TLS with --client-cert-auth (mutual TLS upstream):
 // `upstreamTls` with the cluster's CA and client certificate, and what a missing certificate or a wrong
 // server name looks like to a browser.
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { KV } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ProxyUpstreamTls } from "../../src/proxy/index.js";
 import { useEtcd } from "../harness/etcd.js";
-import { memoryLogger, useProxies, utf8, watchVia, webClient, webTransport } from "./helpers.js";
+import { connectError, memoryLogger, useProxies, utf8, watchVia, webClient, webTransport } from "./helpers.js";
 
 const etcd = useEtcd({ tls: { clientCertAuth: true } });
 const startProxy = useProxies();
 const text = (b: Uint8Array | undefined) => new TextDecoder().decode(b);
-
-async function connectError(p: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await p;
-  } catch (err) {
-    return ConnectError.from(err);
-  }
-  throw new Error("expected the call to fail");
-}
 
 /** The cluster's CA and client certificate, as the proxy takes them. */
 function mtls(): ProxyUpstreamTls {

@@ -1,5 +1,5 @@
 // The cluster view: members (leader marked) with each one's own status, alarms with disarm, and the proxies.
-import { EtcdError, type Alarm, type Member, type StatusResponse } from "etcd-connect";
+import { Code, EtcdError, type Alarm, type Member, type StatusResponse } from "etcd-connect";
 import type { App } from "../app.js";
 import { h, replaceChildren } from "../dom.js";
 import { describeError } from "../errors.js";
@@ -21,6 +21,8 @@ export function clusterView(app: App, root: HTMLElement): () => void {
   let stopped = false;
   let running = false;
 
+  /** The proxy refuses a pinned call to a URL it was not configured with (see the proxy's x-etcd-endpoint). */
+  const notProxied = (err: unknown) => err instanceof EtcdError && err.code === Code.FailedPrecondition;
   const statusOf = async (member: Member): Promise<MemberStatus> => {
     let last: unknown = new Error("the member has no client URL");
     for (const url of member.clientURLs) {
@@ -31,12 +33,11 @@ export function clusterView(app: App, root: HTMLElement): () => void {
         return { ok: true, status, via: url };
       } catch (err) {
         last = err;
-        // The proxy does not serve this URL: try the member's next one.
-        if (err instanceof EtcdError && /not an etcd endpoint of this proxy/.test(err.message)) continue;
-        return { ok: false, error: err };
+        // Not served by this proxy: try the member's next client URL.
+        if (!notProxied(err)) return { ok: false, error: err };
       }
     }
-    return { ok: false, error: last, notProxied: last instanceof EtcdError && /not an etcd endpoint of this proxy/.test(last.message) };
+    return { ok: false, error: last, notProxied: notProxied(last) };
   };
 
   const refresh = async () => {
@@ -66,8 +67,9 @@ export function clusterView(app: App, root: HTMLElement): () => void {
       try {
         renderAlarms(await app.client.maintenance.alarms(), list.members);
       } catch (err) {
-        // Alarm listing shares its RPC with disarm, which a read-only proxy refuses.
-        if (!(err instanceof EtcdError && /read-only/.test(err.message))) throw err;
+        // Listing alarms is the same RPC as disarming, which a read-only proxy refuses: say so in place rather than
+        // as a notice every 2 s.
+        if (!(err instanceof EtcdError && err.kind === "permission-denied" && /read-only/.test(err.message))) throw err;
         replaceChildren(alarms, h("p", { class: "muted" }, "Alarms cannot be read through a read-only proxy."));
       }
       renderProxies();

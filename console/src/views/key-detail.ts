@@ -3,7 +3,7 @@ import { EtcdError, compare, op, type KeyValue, type WatchEvent } from "etcd-con
 import type { App } from "../app.js";
 import { h, replaceChildren } from "../dom.js";
 import { ConsoleError } from "../errors.js";
-import { asText, displayKey, encodeKeyParam, hexId, preview } from "../format.js";
+import { asText, displayKey, encodeKeyParam, hexId, preview, utf8 } from "../format.js";
 import { confirmAction, formDialog, showInfo } from "../ui.js";
 import { valueViewer } from "./value-viewer.js";
 
@@ -26,7 +26,7 @@ function editable(value: Uint8Array): { encoding: "text" | "hex"; text: string }
 
 /** Parses what the edit form holds back to bytes. */
 export function parseEdited(text: string, encoding: string): Uint8Array {
-  if (encoding !== "hex") return new TextEncoder().encode(text);
+  if (encoding !== "hex") return utf8(text);
   const digits = text.replace(/\s+/g, "");
   if (!/^([0-9a-fA-F]{2})*$/.test(digits)) throw new ConsoleError("invalid-hex", "The value is not hex: use pairs of hex digits.");
   const out = new Uint8Array(digits.length / 2);
@@ -128,7 +128,7 @@ export function keyDetail(app: App, key: Uint8Array): KeyDetail {
 
   const createAgain = async () => {
     await formDialog(`Create ${displayKey(key)}`, [{ name: "value", label: "Value", type: "textarea" }], async (values) => {
-      await createKey(app, key, new TextEncoder().encode(values.value ?? ""));
+      await createKey(app, key, utf8(values.value ?? ""));
       showInfo(`Created ${displayKey(key)}`);
     }, "Create");
   };

@@ -2,7 +2,8 @@
 import { prefixEnd, type WatchEvent, type Watcher, type WatchState } from "etcd-connect";
 import type { App } from "../app.js";
 import { h, replaceChildren } from "../dom.js";
-import { bytesEqual, compareBytes, decodeKeyParam, displayKey, encodeKeyParam, hasPrefix, utf8 } from "../format.js";
+import { bytesEqual, compareBytes, decodeKeyParam, displayKey, encodeKeyParam, hasPrefix, parseHexId, utf8 } from "../format.js";
+import { ConsoleError } from "../errors.js";
 import { listLevel, type TreeEntry } from "../key-tree.js";
 import { formDialog, showInfo } from "../ui.js";
 import { eventFeed } from "./event-feed.js";
@@ -113,7 +114,7 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     schedule(level);
   };
 
-  /** Adds an entry in key order unless present or beyond what is loaded. */
+  /** Adds an entry in key order unless present or beyond what is loaded. (A key and a directory never share a key.) */
   const insertEntry = (level: Level, entry: TreeEntry) => {
     const entries = level.entries;
     if (level.cursor && !level.loading && compareBytes(entry.key, level.cursor) >= 0) return;
@@ -122,11 +123,10 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
       const c = compareBytes(entries[mid]!.key, entry.key);
-      if (c === 0 && entries[mid]!.kind === entry.kind) return;
+      if (c === 0) return;
       if (c < 0) lo = mid + 1;
       else hi = mid;
     }
-    if (entries[lo] && bytesEqual(entries[lo]!.key, entry.key) && entries[lo]!.kind === entry.kind) return;
     entries.splice(lo, 0, entry);
   };
   const removeEntry = (level: Level, key: Uint8Array, kind: TreeEntry["kind"]) => {
@@ -249,7 +249,8 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
         ],
         async (values) => {
           const key = utf8(values.key ?? "");
-          const lease = values.lease?.trim() ? BigInt(`0x${values.lease.trim().replace(/^0x/i, "")}`) : undefined;
+          const lease = values.lease?.trim() ? parseHexId(values.lease) : undefined;
+          if (values.lease?.trim() && lease === undefined) throw new ConsoleError("invalid-lease-id", "The lease ID must be hex digits, as the leases view shows it.");
           await createKey(app, key, utf8(values.value ?? ""), lease);
           showInfo(`Created ${values.key}`);
           location.hash = keyHref(prefix, key);
