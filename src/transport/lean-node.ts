@@ -1,4 +1,3 @@
-import * as http2 from "node:http2";
 import {
   type DescMessage,
   type DescMethodStreaming,
@@ -16,19 +15,20 @@ import { interceptorRequest } from "./call-request.js";
 import type { TransportFactoryOptions } from "../options.js";
 import type { EtcdTransport } from "./etcd-transport.js";
 import { FrameReader, encodeFrame } from "./grpc-frames.js";
+import type { H2Headers } from "./h2/hpack.js";
+import type { H2Stream, H2StreamListener } from "./h2/stream.js";
 import { LeanSession } from "./lean-session.js";
 
-const { NGHTTP2_CANCEL } = http2.constants;
-
 /**
- * A gRPC transport written directly on `node:http2` (Node, Deno, Bun), with
- * the same contract as Connect's `createGrpcTransport` but far less work per
- * call: one shared HTTP/2 session per endpoint, no AbortController unless the
- * caller passed a signal or a deadline, headers built once per call from
- * fixed parts, frames encoded and decoded in place with protobuf-es's
- * `toBinary`/`fromBinary`. Interceptors run through Connect's own call
- * runners (so they behave exactly as with Connect's transports); calls
- * without interceptors take the direct path.
+ * A gRPC transport for Node (and Deno, Bun) on its own HTTP/2 client
+ * (`./h2/`, plain `node:net`/`node:tls` sockets), with the same contract as
+ * Connect's `createGrpcTransport` but far less work per call: one shared
+ * connection per endpoint, no AbortController unless the caller passed a
+ * signal or a deadline, request headers as HPACK table references, frames
+ * encoded and decoded in place with protobuf-es's `toBinary`/`fromBinary`,
+ * and the writes of calls started together sent as one. Interceptors run
+ * through Connect's own call runners (so they behave exactly as with
+ * Connect's transports); calls without interceptors take the direct path.
  */
 export function createLeanTransport(endpoint: string, options: TransportFactoryOptions): EtcdTransport {
   const base = endpoint.replace(/\/+$/, "");
@@ -55,71 +55,6 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
     return encodeFrame(bytes);
   }
 
-  function requestHeaders(path: string, timeoutMs: number | undefined, header: HeadersInit | undefined): http2.OutgoingHttpHeaders {
-    const h: http2.OutgoingHttpHeaders = {
-      ":method": "POST",
-      ":path": path,
-      "content-type": "application/grpc+proto",
-      te: "trailers",
-    };
-    if (timeoutMs !== undefined) h["grpc-timeout"] = `${Math.max(1, Math.ceil(timeoutMs))}m`;
-    if (header !== undefined) {
-      if (header instanceof Headers || Array.isArray(header)) new Headers(header).forEach((v, k) => (h[k] = v));
-      else for (const k in header) h[k.toLowerCase()] = (header as Record<string, string>)[k];
-    }
-    return h;
-  }
-
-  /**
-   * Opens one HTTP/2 stream for a call and wires what every call needs: the
-   * caller's abort, the deadline, the response headers and trailers, and the
-   * outcome when the stream closes. Throws (an abort, or `Unavailable` when
-   * there is no session) before anything is sent.
-   */
-  function openCall(
-    method: { parent: { typeName: string }; name: string },
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-    header: HeadersInit | undefined,
-    onCancel?: (err: ConnectError) => void,
-  ): Call {
-    if (signal?.aborted) throw aborted(signal);
-    let s: http2.ClientHttp2Session;
-    try {
-      s = session.get();
-    } catch (err) {
-      throw unavailable(err);
-    }
-    const stream = s.request(requestHeaders(pathOf(method), timeoutMs, header), { endStream: false });
-    session.streamOpened();
-    let streamError: Error | undefined;
-    const call: Call = {
-      stream,
-      reader: new FrameReader(readMax),
-      headers: undefined,
-      trailers: undefined,
-      failure: undefined,
-      cancel(err) {
-        call.failure ??= err;
-        onCancel?.(call.failure);
-        stream.close(NGHTTP2_CANCEL);
-      },
-      outcome() {
-        session.streamClosed();
-        if (timer !== undefined) clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        return call.failure ?? statusOf(call.headers, call.trailers, stream, session.failure(s) ?? streamError);
-      },
-    };
-    const onAbort = () => call.cancel(aborted(signal!));
-    const timer = timeoutMs === undefined ? undefined : setTimeout(() => call.cancel(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
-    signal?.addEventListener("abort", onAbort, { once: true });
-    stream.on("response", (h) => (call.headers = h));
-    stream.on("trailers", (t) => (call.trailers = t));
-    stream.on("error", (err: Error) => (streamError = err)); // reported by outcome()
-    return call;
-  }
-
   /** One unary call on the wire. */
   function rawUnary<I extends DescMessage, O extends DescMessage>(
     method: DescMethodUnary<I, O>,
@@ -129,34 +64,14 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
     message: MessageInitShape<I>,
   ): Promise<UnaryResponse<I, O>> {
     return new Promise((resolve, reject) => {
-      let call: Call;
-      let frame: Uint8Array;
       try {
-        frame = encode(method.input, message);
-        call = openCall(method, signal, timeoutMs, header);
+        const frame = encode(method.input, message);
+        const call = new UnaryCall(method, resolve, reject, session, readMax, signal, timeoutMs);
+        call.start(pathOf(method), header);
+        call.stream!.write(frame, true);
       } catch (err) {
-        return reject(err);
+        reject(err);
       }
-      let output: MessageShape<O> | undefined;
-      call.stream.on("data", (chunk: Buffer) => {
-        if (call.failure) return;
-        call.reader.push(plain(chunk));
-        try {
-          for (let m = call.reader.next(); m !== undefined; m = call.reader.next()) {
-            if (output !== undefined) throw new ConnectError("protocol error: more than one response message", Code.Unimplemented);
-            output = fromBinary(method.output, m);
-          }
-        } catch (err) {
-          call.cancel(frameError(err));
-        }
-      });
-      call.stream.on("close", () => {
-        const status = call.outcome();
-        if (status) return reject(status);
-        if (output === undefined) return reject(new ConnectError("protocol error: missing output message", Code.Unimplemented));
-        resolve(unaryResponse(method, output, call.headers!, call.trailers));
-      });
-      call.stream.end(frame);
     });
   }
 
@@ -169,68 +84,22 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
     input: AsyncIterable<MessageInitShape<I>>,
   ): Promise<StreamResponse<I, O>> {
     return new Promise((resolve, reject) => {
-      let call: Call;
-      // An abort or deadline ends reading at once, queued messages included.
-      const messages = createMessageQueue<MessageShape<O>>(
-        () => call.stream.resume(),
-        () => call.stream.close(NGHTTP2_CANCEL),
-      );
+      let call: StreamCall<I, O>;
       try {
-        call = openCall(method, signal, timeoutMs, header, (err) => messages.fail(err));
+        call = new StreamCall(method, resolve, reject, session, readMax, signal, timeoutMs);
+        call.start(pathOf(method), header);
       } catch (err) {
         return reject(err);
       }
-      const { stream } = call;
-      let settled = false;
-      const response = (): StreamResponse<I, O> =>
-        ({
-          stream: true,
-          service: method.parent,
-          method,
-          get header() {
-            return toHeaders(call.headers);
-          },
-          get trailer() {
-            return toHeaders(call.trailers);
-          },
-          message: messages.iterable,
-        }) as StreamResponse<I, O>;
-      stream.on("response", (h) => {
-        // A trailers-only answer (etcd's errors) carries grpc-status here: fail the call itself.
-        if (!settled && (h["grpc-status"] === undefined || h["grpc-status"] === "0")) {
-          settled = true;
-          resolve(response());
-        }
-      });
-      stream.on("data", (chunk: Buffer) => {
-        if (call.failure) return;
-        call.reader.push(plain(chunk));
-        try {
-          for (let m = call.reader.next(); m !== undefined; m = call.reader.next()) {
-            // Too much unread: stop reading, so HTTP/2 flow control holds the server back.
-            if (messages.push(fromBinary(method.output, m))) stream.pause();
-          }
-        } catch (err) {
-          call.cancel(frameError(err));
-        }
-      });
-      stream.on("close", () => {
-        const status = call.outcome();
-        messages.end(status);
-        if (settled) return;
-        settled = true;
-        if (status) reject(status);
-        else resolve(response());
-      });
-
+      const stream = call.stream!;
       // Send the requests as they come; a bidi call may go on sending while reading.
       void (async () => {
         try {
           for await (const m of input) {
-            if (stream.closed || stream.destroyed) return;
-            if (!stream.write(encode(method.input, m))) await new Promise((r) => stream.once("drain", r));
+            if (stream.closed) return;
+            if (!stream.write(encode(method.input, m))) await stream.drained();
           }
-          if (!stream.closed && !stream.destroyed) stream.end();
+          stream.end();
         } catch (err) {
           call.cancel(ConnectError.from(err));
         }
@@ -266,25 +135,193 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
 }
 
 /**
- * A view of a network chunk as a plain Uint8Array (no copy): decoded `bytes`
- * fields are views into it, and the public API hands out Uint8Array, never Buffer.
+ * One call's HTTP/2 stream and what every call needs: the caller's abort,
+ * the deadline, the response headers and trailers, gRPC frames, and the
+ * outcome when the stream closes. Subclasses handle messages and the end.
  */
-function plain(chunk: Buffer): Uint8Array {
-  return new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-}
-
-/** One call's stream and what `openCall()` tracks for it. */
-interface Call {
-  readonly stream: http2.ClientHttp2Stream;
+abstract class Call implements H2StreamListener {
+  stream: H2Stream | undefined;
   readonly reader: FrameReader;
-  headers: http2.IncomingHttpHeaders | undefined;
-  trailers: http2.IncomingHttpHeaders | undefined;
+  headers: H2Headers | undefined;
+  trailers: H2Headers | undefined;
   /** Why the client ended the call (abort, deadline, bad frame), if it did. */
   failure: ConnectError | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly session: LeanSession,
+    readMax: number,
+    private readonly signal: AbortSignal | undefined,
+    private readonly timeoutMs: number | undefined,
+  ) {
+    this.reader = new FrameReader(readMax);
+  }
+
+  /** Opens the stream; throws (an abort, or `Unavailable` when there is no connection) before anything is sent. */
+  start(path: string, header: HeadersInit | undefined): void {
+    const { signal, timeoutMs } = this;
+    if (signal?.aborted) throw aborted(signal);
+    try {
+      this.stream = this.session.get().request(path, requestHeaders(timeoutMs, header), this);
+    } catch (err) {
+      throw err instanceof ConnectError ? err : unavailable(err);
+    }
+    this.session.streamOpened();
+    if (timeoutMs !== undefined) {
+      this.timer = setTimeout(() => this.cancel(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
+    }
+    if (signal !== undefined) {
+      this.onAbort = () => this.cancel(aborted(signal));
+      signal.addEventListener("abort", this.onAbort, { once: true });
+    }
+  }
+
   /** Ends the call with `err` (the first reason wins). */
-  cancel(err: ConnectError): void;
-  /** Once the stream closed: releases the call's timer and listener, and returns its error, if any. */
-  outcome(): ConnectError | undefined;
+  cancel(err: ConnectError): void {
+    this.failure ??= err;
+    this.canceled(this.failure);
+    this.stream?.cancel();
+  }
+
+  onHeaders(headers: H2Headers, endStream: boolean): void {
+    if (this.headers === undefined) {
+      this.headers = headers;
+      if (!endStream) this.responseStarted();
+    } else {
+      this.trailers = headers;
+    }
+  }
+
+  onData(data: Uint8Array): void {
+    if (this.failure) return;
+    const reader = this.reader;
+    reader.push(data);
+    try {
+      for (let m = reader.next(); m !== undefined; m = reader.next()) this.message(m);
+    } catch (err) {
+      this.cancel(frameError(err));
+    }
+  }
+
+  onClose(error: Error | undefined, rstCode: number): void {
+    if (this.stream === undefined) return; // refused before start() returned: start() throws instead
+    this.session.streamClosed();
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    if (this.onAbort !== undefined) this.signal!.removeEventListener("abort", this.onAbort);
+    this.closed(this.failure ?? statusOf(this.headers, this.trailers, rstCode, error));
+  }
+
+  /** A response message (may throw: the call fails with it). */
+  protected abstract message(bytes: Uint8Array): void;
+  /** The stream closed; `status` is the call's error, if any. */
+  protected abstract closed(status: ConnectError | undefined): void;
+  /** Response headers without a status arrived (not a trailers-only answer). */
+  protected responseStarted(): void {}
+  /** The client ended the call. */
+  protected canceled(_err: ConnectError): void {}
+}
+
+class UnaryCall<I extends DescMessage, O extends DescMessage> extends Call {
+  private output: MessageShape<O> | undefined;
+
+  constructor(
+    private readonly method: DescMethodUnary<I, O>,
+    private readonly resolve: (r: UnaryResponse<I, O>) => void,
+    private readonly reject: (e: unknown) => void,
+    session: LeanSession,
+    readMax: number,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ) {
+    super(session, readMax, signal, timeoutMs);
+  }
+
+  protected message(bytes: Uint8Array): void {
+    if (this.output !== undefined) throw new ConnectError("protocol error: more than one response message", Code.Unimplemented);
+    this.output = fromBinary(this.method.output, bytes);
+  }
+
+  protected closed(status: ConnectError | undefined): void {
+    if (status) return this.reject(status);
+    if (this.output === undefined) return this.reject(new ConnectError("protocol error: missing output message", Code.Unimplemented));
+    this.resolve(unaryResponse(this.method, this.output, this.headers!, this.trailers));
+  }
+}
+
+class StreamCall<I extends DescMessage, O extends DescMessage> extends Call {
+  // An abort or deadline ends reading at once, queued messages included.
+  private readonly messages = createMessageQueue<MessageShape<O>>(
+    () => this.stream?.resume(),
+    () => this.stream?.cancel(),
+  );
+  private settled = false;
+
+  constructor(
+    private readonly method: DescMethodStreaming<I, O>,
+    private readonly resolve: (r: StreamResponse<I, O>) => void,
+    private readonly reject: (e: unknown) => void,
+    session: LeanSession,
+    readMax: number,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+  ) {
+    super(session, readMax, signal, timeoutMs);
+  }
+
+  protected override responseStarted(): void {
+    // A trailers-only answer (etcd's errors) carries grpc-status: that one fails the call itself.
+    const status = this.headers!["grpc-status"];
+    if (!this.settled && (status === undefined || status === "0")) {
+      this.settled = true;
+      this.resolve(this.response());
+    }
+  }
+
+  protected message(bytes: Uint8Array): void {
+    // Too much unread: stop granting credit, so HTTP/2 flow control holds the server back.
+    if (this.messages.push(fromBinary(this.method.output, bytes))) this.stream!.pause();
+  }
+
+  protected override canceled(err: ConnectError): void {
+    this.messages.fail(err);
+  }
+
+  protected closed(status: ConnectError | undefined): void {
+    this.messages.end(status);
+    if (this.settled) return;
+    this.settled = true;
+    if (status) this.reject(status);
+    else this.resolve(this.response());
+  }
+
+  private response(): StreamResponse<I, O> {
+    const call = this;
+    return {
+      stream: true,
+      service: this.method.parent,
+      method: this.method,
+      get header() {
+        return toHeaders(call.headers);
+      },
+      get trailer() {
+        return toHeaders(call.trailers);
+      },
+      message: this.messages.iterable,
+    } as StreamResponse<I, O>;
+  }
+}
+
+/** The request's own headers (gRPC's fixed ones are the connection's), or undefined when there are none. */
+function requestHeaders(timeoutMs: number | undefined, header: HeadersInit | undefined): Record<string, string> | undefined {
+  if (timeoutMs === undefined && header === undefined) return undefined;
+  const h: Record<string, string> = {};
+  if (header !== undefined) {
+    if (header instanceof Headers || Array.isArray(header)) new Headers(header).forEach((v, k) => (h[k] = v));
+    else for (const k in header) h[k.toLowerCase()] = (header as Record<string, string>)[k]!;
+  }
+  if (timeoutMs !== undefined) h["grpc-timeout"] = `${Math.max(1, Math.ceil(timeoutMs))}m`;
+  return h;
 }
 
 /** Interceptor headers as a plain record, with the deadline as grpc-timeout. */
@@ -298,8 +335,8 @@ function headersRecord(h: Headers, timeoutMs: number | undefined): Record<string
 function unaryResponse<I extends DescMessage, O extends DescMessage>(
   method: DescMethodUnary<I, O>,
   message: MessageShape<O>,
-  header: http2.IncomingHttpHeaders,
-  trailer: http2.IncomingHttpHeaders | undefined,
+  header: H2Headers,
+  trailer: H2Headers | undefined,
 ): UnaryResponse<I, O> {
   // Headers objects are built only if someone reads them.
   return {
@@ -316,7 +353,7 @@ function unaryResponse<I extends DescMessage, O extends DescMessage>(
   } as UnaryResponse<I, O>;
 }
 
-function toHeaders(h: http2.IncomingHttpHeaders | undefined): Headers {
+function toHeaders(h: H2Headers | undefined): Headers {
   const out = new Headers();
   if (h) for (const k in h) if (!k.startsWith(":")) out.set(k, String(h[k]));
   return out;
@@ -328,10 +365,10 @@ function toHeaders(h: http2.IncomingHttpHeaders | undefined): Headers {
  * connection broke (or never came up).
  */
 function statusOf(
-  headers: http2.IncomingHttpHeaders | undefined,
-  trailers: http2.IncomingHttpHeaders | undefined,
-  stream: http2.ClientHttp2Stream,
-  sessionFailure: Error | undefined,
+  headers: H2Headers | undefined,
+  trailers: H2Headers | undefined,
+  rst: number,
+  failure: Error | undefined,
 ): ConnectError | undefined {
   const source = trailers?.["grpc-status"] !== undefined ? trailers : headers?.["grpc-status"] !== undefined ? headers : undefined;
   if (source) {
@@ -346,8 +383,7 @@ function statusOf(
   if (headers !== undefined && Number(headers[":status"]) !== 200) {
     return new ConnectError(`HTTP ${headers[":status"]} without a gRPC status`, httpToCode(Number(headers[":status"])));
   }
-  if (sessionFailure) return unavailable(sessionFailure);
-  const rst = stream.rstCode;
+  if (failure) return unavailable(failure);
   return new ConnectError(
     headers === undefined
       ? `the stream closed before a response (HTTP/2 code ${rst})`

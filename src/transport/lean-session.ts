@@ -1,5 +1,5 @@
-import * as http2 from "node:http2";
 import type { TlsOptions } from "../options.js";
+import { type H2Connection, connectH2 } from "./h2/connection.js";
 
 /** Options of a {@link LeanSession}. */
 export interface LeanSessionOptions {
@@ -16,9 +16,7 @@ export interface LeanSessionOptions {
  * (etcd answers pings on idle connections with GOAWAY too_many_pings).
  */
 export class LeanSession {
-  private session: http2.ClientHttp2Session | undefined;
-  /** The error that ended the current connection attempt or session, for calls that fail with it. */
-  private lastError: Error | undefined;
+  private connection: H2Connection | undefined;
   private open = 0;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private closed = false;
@@ -28,20 +26,15 @@ export class LeanSession {
     private readonly options: LeanSessionOptions,
   ) {}
 
-  /** The session to start a stream on (connecting if needed). */
-  get(): http2.ClientHttp2Session {
+  /** The connection to start a stream on (connecting if needed). */
+  get(): H2Connection {
     if (this.closed) throw Object.assign(new Error("the transport is closed"), { code: "ERR_CLOSED" });
-    const s = this.session;
-    if (s && !s.closed && !s.destroyed) return s;
+    const c = this.connection;
+    if (c !== undefined && c.usable) return c;
     return this.connect();
   }
 
-  /** Why the session failed, when it did (a connection error carries e.g. `code: "ECONNREFUSED"`). */
-  failure(session: http2.ClientHttp2Session): Error | undefined {
-    return (session as { etcdConnectError?: Error }).etcdConnectError ?? (session === this.session ? this.lastError : undefined);
-  }
-
-  /** Counts a stream in (for pings). */
+  /** Counts a stream in (for pings, and to keep the process alive). */
   streamOpened(): void {
     if (this.open++ === 0) this.startPings();
   }
@@ -54,48 +47,47 @@ export class LeanSession {
   close(): void {
     this.closed = true;
     this.stopPings();
-    this.session?.destroy();
-    this.session = undefined;
+    this.connection?.destroy();
+    this.connection = undefined;
   }
 
-  private connect(): http2.ClientHttp2Session {
+  private connect(): H2Connection {
     const tls = this.options.tls;
-    const session = http2.connect(this.url, {
-      ...(tls?.ca === undefined ? {} : { ca: pem(tls.ca) }),
-      ...(tls?.cert === undefined ? {} : { cert: pem(tls.cert) }),
-      ...(tls?.key === undefined ? {} : { key: pem(tls.key) }),
-      ...(tls?.serverName === undefined ? {} : { servername: tls.serverName }),
-    });
-    this.session = session;
-    this.lastError = undefined;
-    session.on("error", (err: Error) => {
-      (session as { etcdConnectError?: Error }).etcdConnectError = err;
-      if (this.session === session) this.lastError = err;
-    });
     const forget = () => {
-      if (this.session === session) this.session = undefined;
+      if (this.connection === connection) this.connection = undefined;
     };
-    session.on("close", forget);
-    // A GOAWAY ends the session for new streams; the open ones may finish.
-    session.on("goaway", forget);
-    // Idle connections should not keep a Node process alive.
-    session.on("connect", () => {
-      if (this.open === 0) session.unref();
+    const connection = connectH2(this.url, {
+      ...(tls === undefined
+        ? {}
+        : {
+            tls: {
+              ...(tls.ca === undefined ? {} : { ca: pem(tls.ca) }),
+              ...(tls.cert === undefined ? {} : { cert: pem(tls.cert) }),
+              ...(tls.key === undefined ? {} : { key: pem(tls.key) }),
+              ...(tls.serverName === undefined ? {} : { serverName: tls.serverName }),
+            },
+          }),
+      onClose: forget,
+      // A GOAWAY ends the connection for new streams; the open ones may finish.
+      onGoaway: forget,
     });
-    return session;
+    this.connection = connection;
+    // Idle connections should not keep a Node process alive.
+    if (this.open === 0) connection.unref();
+    return connection;
   }
 
   private startPings(): void {
-    this.session?.ref();
+    this.connection?.ref();
     const every = this.options.keepAliveTimeMs;
     if (every <= 0 || this.pingTimer !== undefined) return;
     this.pingTimer = setInterval(() => {
-      const s = this.session;
-      if (!s || s.closed || s.destroyed || s.connecting) return;
-      const timeout = setTimeout(() => s.destroy(new Error(`no PING answer from ${this.url} within ${this.options.keepAliveTimeoutMs} ms`)), this.options.keepAliveTimeoutMs);
-      const sent = s.ping((err) => {
+      const c = this.connection;
+      if (c === undefined || c.destroyed || c.connecting) return;
+      const timeout = setTimeout(() => c.destroy(new Error(`no PING answer from ${this.url} within ${this.options.keepAliveTimeoutMs} ms`)), this.options.keepAliveTimeoutMs);
+      const sent = c.ping((err) => {
         clearTimeout(timeout);
-        if (err && !s.destroyed) s.destroy(err);
+        if (err && !c.destroyed) c.destroy(err);
       });
       if (!sent) clearTimeout(timeout);
     }, every);
@@ -105,8 +97,8 @@ export class LeanSession {
   private stopPings(): void {
     if (this.pingTimer !== undefined) clearInterval(this.pingTimer);
     this.pingTimer = undefined;
-    const s = this.session;
-    if (s && !s.destroyed) s.unref();
+    const c = this.connection;
+    if (c !== undefined && !c.destroyed) c.unref();
   }
 }
 
