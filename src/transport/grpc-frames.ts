@@ -3,16 +3,14 @@
  * big-endian length, then the message.
  */
 
-/** Frames one serialized message. */
-export function encodeFrame(message: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(5 + message.length);
-  const n = message.length;
-  frame[1] = n >>> 24;
-  frame[2] = (n >>> 16) & 0xff;
-  frame[3] = (n >>> 8) & 0xff;
-  frame[4] = n & 0xff;
-  frame.set(message, 5);
-  return frame;
+/** The 5-byte frame prefix of an uncompressed message of `length` bytes. */
+export function framePrefix(length: number): Uint8Array {
+  const prefix = new Uint8Array(5);
+  prefix[1] = length >>> 24;
+  prefix[2] = (length >>> 16) & 0xff;
+  prefix[3] = (length >>> 8) & 0xff;
+  prefix[4] = length & 0xff;
+  return prefix;
 }
 
 /**

@@ -14,7 +14,7 @@ import { runStreamingCall, runUnaryCall } from "@connectrpc/connect/protocol";
 import { interceptorRequest } from "./call-request.js";
 import type { TransportFactoryOptions } from "../options.js";
 import type { EtcdTransport } from "./etcd-transport.js";
-import { FrameReader, encodeFrame } from "./grpc-frames.js";
+import { FrameReader, framePrefix } from "./grpc-frames.js";
 import type { H2Headers } from "./h2/hpack.js";
 import type { H2Stream, H2StreamListener } from "./h2/stream.js";
 import { LeanSession } from "./lean-session.js";
@@ -52,7 +52,7 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
     if (bytes.length > writeMax) {
       throw new ConnectError(`message size ${bytes.length} is larger than configured writeMaxBytes ${writeMax}`, Code.ResourceExhausted);
     }
-    return encodeFrame(bytes);
+    return bytes;
   }
 
   /** One unary call on the wire. */
@@ -65,10 +65,10 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
   ): Promise<UnaryResponse<I, O>> {
     return new Promise((resolve, reject) => {
       try {
-        const frame = encode(method.input, message);
+        const bytes = encode(method.input, message);
         const call = new UnaryCall(method, resolve, reject, session, readMax, signal, timeoutMs);
         call.start(pathOf(method), header);
-        call.stream!.write(frame, true);
+        call.stream!.writev([framePrefix(bytes.length), bytes], true);
       } catch (err) {
         reject(err);
       }
@@ -97,7 +97,8 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
         try {
           for await (const m of input) {
             if (stream.closed) return;
-            if (!stream.write(encode(method.input, m))) await stream.drained();
+            const bytes = encode(method.input, m);
+            if (!stream.writev([framePrefix(bytes.length), bytes])) await stream.drained();
           }
           stream.end();
         } catch (err) {
@@ -141,7 +142,8 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
  */
 abstract class Call implements H2StreamListener {
   stream: H2Stream | undefined;
-  readonly reader: FrameReader;
+  /** Bytes of frames split across DATA frames; made only when one is. */
+  private reader: FrameReader | undefined;
   headers: H2Headers | undefined;
   trailers: H2Headers | undefined;
   /** Why the client ended the call (abort, deadline, bad frame), if it did. */
@@ -151,12 +153,10 @@ abstract class Call implements H2StreamListener {
 
   constructor(
     private readonly session: LeanSession,
-    readMax: number,
+    private readonly readMax: number,
     private readonly signal: AbortSignal | undefined,
     private readonly timeoutMs: number | undefined,
-  ) {
-    this.reader = new FrameReader(readMax);
-  }
+  ) {}
 
   /** Opens the stream; throws (an abort, or `Unavailable` when there is no connection) before anything is sent. */
   start(path: string, header: HeadersInit | undefined): void {
@@ -195,9 +195,14 @@ abstract class Call implements H2StreamListener {
 
   onData(data: Uint8Array): void {
     if (this.failure) return;
-    const reader = this.reader;
-    reader.push(data);
     try {
+      // The usual case: one whole uncompressed gRPC frame in one DATA frame.
+      if (this.reader === undefined || this.reader.pending === 0) {
+        const length = data.length >= 5 && data[0] === 0 ? ((data[1]! << 24) >>> 0) + (data[2]! << 16) + (data[3]! << 8) + data[4]! : -1;
+        if (length + 5 === data.length && length <= this.readMax) return this.message(data.subarray(5));
+      }
+      const reader = (this.reader ??= new FrameReader(this.readMax));
+      reader.push(data);
       for (let m = reader.next(); m !== undefined; m = reader.next()) this.message(m);
     } catch (err) {
       this.cancel(frameError(err));
@@ -338,19 +343,27 @@ function unaryResponse<I extends DescMessage, O extends DescMessage>(
   header: H2Headers,
   trailer: H2Headers | undefined,
 ): UnaryResponse<I, O> {
-  // Headers objects are built only if someone reads them.
-  return {
-    stream: false,
-    service: method.parent,
-    method,
-    message,
-    get header() {
-      return toHeaders(header);
-    },
-    get trailer() {
-      return toHeaders(trailer);
-    },
-  } as UnaryResponse<I, O>;
+  return new LeanUnaryResponse(method, message, header, trailer) as unknown as UnaryResponse<I, O>;
+}
+
+/** A unary response whose Headers objects are built only if someone reads them. */
+class LeanUnaryResponse {
+  readonly stream = false;
+  readonly service: DescMethodUnary["parent"];
+  constructor(
+    readonly method: DescMethodUnary,
+    readonly message: unknown,
+    private readonly rawHeader: H2Headers,
+    private readonly rawTrailer: H2Headers | undefined,
+  ) {
+    this.service = method.parent;
+  }
+  get header(): Headers {
+    return toHeaders(this.rawHeader);
+  }
+  get trailer(): Headers {
+    return toHeaders(this.rawTrailer);
+  }
 }
 
 function toHeaders(h: H2Headers | undefined): Headers {

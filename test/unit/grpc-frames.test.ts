@@ -1,12 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { FrameReader, encodeFrame } from "../../src/transport/grpc-frames.js";
+import { FrameReader, framePrefix } from "../../src/transport/grpc-frames.js";
 
 const bytes = (...b: number[]) => new Uint8Array(b);
+const encodeFrame = (m: Uint8Array) => new Uint8Array([...framePrefix(m.length), ...m]);
 
 describe("gRPC frames", () => {
   it("encodes the flag and big-endian length", () => {
-    expect(encodeFrame(bytes(7, 8, 9))).toEqual(bytes(0, 0, 0, 0, 3, 7, 8, 9));
-    expect([...encodeFrame(new Uint8Array(70000)).subarray(0, 5)]).toEqual([0, 0, 0x01, 0x11, 0x70]); // 70000 = 0x011170
+    expect(framePrefix(3)).toEqual(bytes(0, 0, 0, 0, 3));
+    expect([...framePrefix(70000)]).toEqual([0, 0, 0x01, 0x11, 0x70]); // 70000 = 0x011170
   });
 
   it("reads frames split anywhere across chunks, and several in one chunk", () => {

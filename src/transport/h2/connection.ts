@@ -233,13 +233,22 @@ export class H2Connection implements StreamHost {
         if (this.sendWindow <= 0) this.blocked.add(stream);
         return;
       }
-      const first = stream.pending[0]!;
-      const n = Math.min(room, first.length);
+      // One DATA frame takes as many queued chunks as fit (a gRPC prefix and its message go together).
+      const n = Math.min(room, stream.pendingBytes);
       const last = n === stream.pendingBytes && stream.localEnd;
       this.frameHeader(n, FrameType.Data, last ? Flag.EndStream : 0, stream.id);
-      this.put(n === first.length ? first : first.subarray(0, n));
-      if (n === first.length) stream.pending.shift();
-      else stream.pending[0] = first.subarray(n);
+      for (let left = n; left > 0; ) {
+        const first = stream.pending[0]!;
+        if (first.length <= left) {
+          this.put(first);
+          stream.pending.shift();
+          left -= first.length;
+        } else {
+          this.put(first.subarray(0, left));
+          stream.pending[0] = first.subarray(left);
+          left = 0;
+        }
+      }
       stream.pendingBytes -= n;
       stream.sendWindow -= n;
       this.sendWindow -= n;

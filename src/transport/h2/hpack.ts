@@ -124,8 +124,8 @@ function latin1(buf: Uint8Array, start: number, end: number): string {
  * literal without indexing. Strings are sent raw, not Huffman-coded.
  */
 export class HpackEncoder {
-  /** "name\0value" → insertion number (0-based) of the entries the server holds. */
-  private readonly indexed = new Map<string, number>();
+  /** name → value → insertion number (0-based) of the entries the server holds. */
+  private readonly indexed = new Map<string, Map<string, number>>();
   private inserted = 0;
   private used = 0;
   /** The server's table size (its SETTINGS_HEADER_TABLE_SIZE). */
@@ -163,15 +163,16 @@ export class HpackEncoder {
    */
   field(name: string, value: string, staticName: number, index: boolean): void {
     if (index) {
-      const key = `${name}\0${value}`;
-      const at = this.indexed.get(key);
+      let values = this.indexed.get(name);
+      const at = values?.get(value);
       if (at !== undefined) {
         this.int(STATIC_TABLE.length + this.inserted - at, 7, 0x80);
         return;
       }
       const size = entrySize(name, value);
       if (this.used + size <= this.limit) {
-        this.indexed.set(key, this.inserted++);
+        if (values === undefined) this.indexed.set(name, (values = new Map()));
+        values.set(value, this.inserted++);
         this.used += size;
         this.literal(name, value, staticName, 6, 0x40);
         return;

@@ -65,6 +65,17 @@ export class H2Stream {
     return this.pendingBytes === 0;
   }
 
+  /** Queues several chunks as one write (they may share a DATA frame). */
+  writev(chunks: readonly Uint8Array[], end = false): boolean {
+    if (this.closed || this.localEnd) return false;
+    for (const c of chunks) {
+      if (c.length === 0) continue;
+      this.pending.push(c);
+      this.pendingBytes += c.length;
+    }
+    return this.write(undefined, end);
+  }
+
   /** Ends the request side. */
   end(): void {
     this.write(undefined, true);
