@@ -53,10 +53,12 @@ function category(frame) {
   if (fn === '(garbage collector)') return 'GC';
   if (fn === '(program)') return 'V8 and native code outside JS (program)';
   if (/^node:(internal\/)?http2/.test(url)) return 'node:http2 (streams, headers, session)';
+  if (!url && (fn === 'writeBuffer' || fn === 'writev')) return 'socket writes (the write syscall)';
   if (url.startsWith('node:')) return 'other Node internals (streams, events, timers, net)';
   if (url.includes('@bufbuild/protobuf')) return 'protobuf-es (encode/decode)';
   if (url.includes('@connectrpc')) return 'Connect';
-  if (url.includes('/dist/src/') || url.includes('/dist/gen/')) return 'etcd-connect';
+  if (url.includes('/dist/src/transport/h2/')) return 'etcd-connect: HTTP/2 client (transport/h2)';
+  if (url.includes('/dist/src/') || url.includes('/dist/gen/')) return 'etcd-connect: the rest';
   if (url.includes('/bench/')) return 'the bench loop';
   return 'V8 builtins and other';
 }
