@@ -41,6 +41,15 @@ const CONNECTION_WINDOW = 16 << 20;
 /** Our SETTINGS_HEADER_TABLE_SIZE (the HPACK default). */
 const TABLE_SIZE = 4096;
 const MAX_STREAM_ID = 2 ** 31 - 1;
+/** A response header block larger than this (in CONTINUATION frames) ends the connection. */
+const MAX_HEADER_BLOCK = 256 << 10;
+/** Payload sizes of fixed-size frames (GOAWAY: at least). */
+const fixedSizes: Partial<Record<number, number>> = {
+  [FrameType.RstStream]: 4,
+  [FrameType.Ping]: 8,
+  [FrameType.Goaway]: 8,
+  [FrameType.WindowUpdate]: 4,
+};
 
 /** Error `code` of streams the server never processed (GOAWAY, REFUSED_STREAM): safe to send again. */
 export const REFUSED_CODE = "ERR_HTTP2_REFUSED_STREAM";
@@ -100,7 +109,7 @@ export class H2Connection implements StreamHost {
   /** Bytes of a frame that spans socket reads. */
   private partial: Buffer | undefined;
   /** A header block continued in CONTINUATION frames. */
-  private headerParts: { stream: number; endStream: boolean; chunks: Buffer[] } | undefined;
+  private headerParts: { stream: number; endStream: boolean; chunks: Buffer[]; bytes: number } | undefined;
   private pings = new Map<bigint, (err?: Error) => void>();
   private pingSeq = 0n;
   private goingAway = false;
@@ -402,6 +411,10 @@ export class H2Connection implements StreamHost {
     if (this.headerParts !== undefined && type !== FrameType.Continuation) {
       throw new ConnectionError(ErrorCode.ProtocolError, "expected CONTINUATION");
     }
+    const size = fixedSizes[type];
+    if (size !== undefined && (type === FrameType.Goaway ? end - start < size : end - start !== size)) {
+      throw new ConnectionError(ErrorCode.FrameSizeError, `frame type ${type} with ${end - start} bytes`);
+    }
     switch (type) {
       case FrameType.Data:
         return this.onData(flags, streamId, buf, start, end);
@@ -411,13 +424,15 @@ export class H2Connection implements StreamHost {
         if (start > end) throw new ConnectionError(ErrorCode.ProtocolError, "bad HEADERS padding");
         const endStream = (flags & Flag.EndStream) !== 0;
         if (flags & Flag.EndHeaders) return this.onHeaders(streamId, endStream, buf, start, end);
-        this.headerParts = { stream: streamId, endStream, chunks: [buf.subarray(start, end)] };
+        this.headerParts = { stream: streamId, endStream, chunks: [buf.subarray(start, end)], bytes: end - start };
         return;
       }
       case FrameType.Continuation: {
         const parts = this.headerParts;
         if (parts === undefined || parts.stream !== streamId) throw new ConnectionError(ErrorCode.ProtocolError, "unexpected CONTINUATION");
         parts.chunks.push(buf.subarray(start, end));
+        parts.bytes += end - start;
+        if (parts.bytes > MAX_HEADER_BLOCK) throw new ConnectionError(ErrorCode.ProtocolError, `header block above ${MAX_HEADER_BLOCK} bytes`);
         if ((flags & Flag.EndHeaders) === 0) return;
         this.headerParts = undefined;
         const block = Buffer.concat(parts.chunks);
