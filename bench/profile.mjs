@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Where the client's CPU time goes: puts at 64 in flight under `node --cpu-prof`, then the profile's self time
-// summed by where the code lives (idle, GC, node:http2, other Node internals, protobuf-es, Connect,
-// etcd-connect, ...). Prints one JSON line; bench/run.mjs puts it in bench/RESULTS.md.
+// summed by where the code lives (idle, GC, socket writes, node:http2, other Node internals, protobuf-es, Connect,
+// etcd-connect's HTTP/2 client, the rest of etcd-connect). Prints one JSON line; bench/run.mjs puts it in bench/RESULTS.md.
 //   node bench/profile.mjs --endpoint 127.0.0.1:23790 [--n 20000] [--transport lean|connect]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
