@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { REFUSED_CODE } from "./h2/refused.js";
 
 /**
  * Go clientv3's `retry.go`: RPCs that may run twice without harm, retried on
@@ -32,10 +33,14 @@ export function isRepeatable(method: string): boolean {
   return repeatable.has(method);
 }
 
-/** Socket errors that happen before a request is written: nothing reached a server. */
-const neverSentCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL"]);
+/**
+ * Errors that mean nothing reached a server: socket errors before a request
+ * is written, and HTTP/2 streams the server refused unprocessed (GOAWAY above
+ * its last stream, REFUSED_STREAM; RFC 9113 8.7).
+ */
+const neverSentCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL", REFUSED_CODE]);
 
-/** Whether the call failed before its request could reach any server (connection refused, no route). */
+/** Whether the call failed before its request could reach any server (connection refused, no route, a refused stream). */
 export function neverSent(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;

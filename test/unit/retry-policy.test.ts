@@ -105,6 +105,11 @@ describe("retry policy (Go's retry.go)", () => {
     expect(neverSent(new ConnectError("[unavailable] connect ECONNREFUSED 127.0.0.1:1", Code.Unavailable))).toBe(true);
     expect(neverSent(reset)).toBe(false);
     expect(neverSent(noLeader)).toBe(false);
+    // A stream the server refused unprocessed (GOAWAY, REFUSED_STREAM), as the lean transport reports it.
+    const goaway = Object.assign(new Error("the server sent GOAWAY NGHTTP2_NO_ERROR"), { code: "ERR_HTTP2_REFUSED_STREAM" });
+    const refusedStream = new ConnectError(goaway.message, Code.Unavailable, undefined, undefined, goaway);
+    expect(neverSent(refusedStream)).toBe(true);
+    expect(ask("etcdserverpb.KV/Put", refusedStream)).toBe(true); // a write too: etcd never saw it
     expect(isUnavailable(streamCanceled, false)).toBe(true);
     expect(isUnavailable(streamCanceled, true)).toBe(false); // the caller's own cancel
   });

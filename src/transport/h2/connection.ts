@@ -13,6 +13,7 @@ import {
   errorCodeName,
 } from "./frames.js";
 import { HpackDecoder, HpackEncoder } from "./hpack.js";
+import { REFUSED_CODE } from "./refused.js";
 import { H2Stream, type H2StreamListener, type StreamHost } from "./stream.js";
 
 /** TLS settings of an {@link H2Connection}. */
@@ -51,8 +52,7 @@ const fixedSizes: Partial<Record<number, number>> = {
   [FrameType.WindowUpdate]: 4,
 };
 
-/** Error `code` of streams the server never processed (GOAWAY, REFUSED_STREAM): safe to send again. */
-export const REFUSED_CODE = "ERR_HTTP2_REFUSED_STREAM";
+export { REFUSED_CODE };
 
 /**
  * Opens an HTTP/2 client connection (`http:` over TCP, `https:` over TLS with
