@@ -2,6 +2,7 @@
 // (Node's nghttp2 server): the protocol cases that etcd rarely shows on
 // demand (flow control both ways, GOAWAY, stream limits, resets, Huffman and
 // table-indexed headers). gRPC against real etcd is covered by every other test.
+import * as http from "node:http";
 import * as http2 from "node:http2";
 import type { AddressInfo, Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
@@ -203,6 +204,20 @@ describe("HTTP/2 client connection", () => {
     expect(r.error).toMatchObject({ code: "ECONNRESET" });
     expect(c.destroyed).toBe(true);
     expect(c.failure).toBe(r.error);
+  });
+
+  it("says so when the server is not an HTTP/2 server", async () => {
+    const server = http.createServer((_req, res) => res.end("hi"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const c = connectH2(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+      connections.push(c);
+      const { closed } = collect((l) => c.request("/x", undefined, l));
+      expect((await closed).error?.message).toMatch(/^the server does not speak HTTP\/2 here \(it answered: "HTTP\/1\.1 400 Bad Request/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it("fails with the connect error when nothing listens", async () => {

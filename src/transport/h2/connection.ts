@@ -108,6 +108,7 @@ export class H2Connection implements StreamHost {
   private flushQueued = false;
   /** Bytes of a frame that spans socket reads. */
   private partial: Buffer | undefined;
+  private heardFromServer = false;
   /** A header block continued in CONTINUATION frames. */
   private headerParts: { stream: number; endStream: boolean; chunks: Buffer[]; bytes: number } | undefined;
   private pings = new Map<bigint, (err?: Error) => void>();
@@ -385,6 +386,15 @@ export class H2Connection implements StreamHost {
       this.partial = undefined;
     }
     let pos = 0;
+    if (!this.heardFromServer) {
+      // The server's first frame must be SETTINGS (RFC 9113 3.4); anything else is not an HTTP/2 server.
+      if (buf.length < FRAME_HEADER) return void (this.partial = buf);
+      this.heardFromServer = true;
+      if (buf[3] !== FrameType.Settings) {
+        const start = buf.subarray(0, 40).toString("latin1").replace(/[^\x20-\x7e]+/g, " ").trim();
+        return this.destroy(new Error(`the server does not speak HTTP/2 here (it answered: ${JSON.stringify(start)})`));
+      }
+    }
     try {
       while (buf.length - pos >= FRAME_HEADER && !this.destroyed) {
         const length = (buf[pos]! << 16) | (buf[pos + 1]! << 8) | buf[pos + 2]!;
