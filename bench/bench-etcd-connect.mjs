@@ -29,6 +29,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as etcd from '../dist/src/node.js';
 import { endpointOption, opt } from './options.mjs';
+import { pct, pool } from './pool.mjs';
 import { pickTransport } from './transports.mjs';
 
 const requireHere = createRequire(import.meta.url);
@@ -86,28 +87,8 @@ const sampleRss = () => { const r = process.memoryUsage().rss; if (r > peakRss) 
 const rssTimer = setInterval(sampleRss, 50);
 rssTimer.unref();
 
-function pct(sorted, p) { // nearest-rank percentile
-  if (!sorted.length) return NaN;
-  const idx = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[idx];
-}
 const r3 = (x) => Math.round(x * 1000) / 1000;
 const r1 = (x) => Math.round(x * 10) / 10;
-
-// run `n` operations with `conc` in flight (worker-pool of `conc` async loops)
-async function pool(n, conc, fn) {
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= n) return;
-      await fn(i);
-    }
-  };
-  const ws = [];
-  for (let w = 0; w < Math.min(conc, n); w++) ws.push(worker());
-  await Promise.all(ws);
-}
 
 async function timed(n, conc, fn) {
   const c0 = cpuNow();

@@ -26,6 +26,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { endpointOption, opt } from './options.mjs';
+import { pct, pool } from './pool.mjs';
 import { pickTransport } from './transports.mjs';
 
 // ---------- options ----------
@@ -45,23 +46,6 @@ const mib = (b) => b / 1048576;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 let peakRss = 0;
 const sampleRss = () => { const r = process.memoryUsage().rss; if (r > peakRss) peakRss = r; return r; };
-function pct(sorted, p) { // nearest-rank percentile
-  if (!sorted.length) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-}
-async function pool(n, conc, fn) {
-  let next = 0;
-  const worker = async () => {
-    for (;;) {
-      const i = next++;
-      if (i >= n) return;
-      await fn(i);
-    }
-  };
-  const ws = [];
-  for (let w = 0; w < Math.min(conc, n); w++) ws.push(worker());
-  await Promise.all(ws);
-}
 async function timed(n, conc, fn) {
   const c0 = cpuNow();
   const t0 = now();

@@ -13,6 +13,22 @@ export function framePrefix(length: number): Uint8Array {
   return prefix;
 }
 
+/** The message length in a frame's 5-byte head, or -1 when the frame is compressed (or the flags are invalid). */
+function messageLength(head: Uint8Array): number {
+  return head[0] === 0 ? ((head[1]! << 24) >>> 0) + (head[2]! << 16) + (head[3]! << 8) + head[4]! : -1;
+}
+
+/**
+ * The message of `chunk` when the chunk is exactly one whole uncompressed
+ * frame within `readMaxBytes` (the usual case: no reader needed); undefined
+ * otherwise, for a {@link FrameReader} to handle and report.
+ */
+export function wholeFrame(chunk: Uint8Array, readMaxBytes: number): Uint8Array | undefined {
+  if (chunk.length < 5) return undefined;
+  const length = messageLength(chunk);
+  return length >= 0 && length + 5 === chunk.length && length <= readMaxBytes ? chunk.subarray(5) : undefined;
+}
+
 /**
  * Splits a byte stream into frames. Chunks are kept as they come; a frame
  * that lies inside one chunk is returned as a view, without copying.
@@ -40,9 +56,8 @@ export class FrameReader {
    */
   next(): Uint8Array | undefined {
     if (this.buffered < 5) return undefined;
-    const head = this.peek(5);
-    if (head[0] !== 0) throw Object.assign(new Error("protocol error: received a compressed or invalid frame"), { code: "compressed" });
-    const length = ((head[1]! << 24) >>> 0) + (head[2]! << 16) + (head[3]! << 8) + head[4]!;
+    const length = messageLength(this.peek(5));
+    if (length < 0) throw Object.assign(new Error("protocol error: received a compressed or invalid frame"), { code: "compressed" });
     if (length > this.readMaxBytes) {
       throw Object.assign(new Error(`message size ${length} is larger than configured readMaxBytes ${this.readMaxBytes}`), {
         code: "too-large",

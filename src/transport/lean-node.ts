@@ -14,7 +14,7 @@ import { runStreamingCall, runUnaryCall } from "@connectrpc/connect/protocol";
 import { interceptorRequest } from "./call-request.js";
 import type { TransportFactoryOptions } from "../options.js";
 import type { EtcdTransport } from "./etcd-transport.js";
-import { FrameReader, framePrefix } from "./grpc-frames.js";
+import { FrameReader, framePrefix, wholeFrame } from "./grpc-frames.js";
 import type { H2Headers } from "./h2/hpack.js";
 import type { H2Stream, H2StreamListener } from "./h2/stream.js";
 import { LeanSession } from "./lean-session.js";
@@ -68,7 +68,7 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
         const bytes = encode(method.input, message);
         const call = new UnaryCall(method, resolve, reject, session, readMax, signal, timeoutMs);
         call.start(pathOf(method), header);
-        call.stream!.writev([framePrefix(bytes.length), bytes], true);
+        sendMessage(call.stream, bytes, true);
       } catch (err) {
         reject(err);
       }
@@ -91,14 +91,13 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
       } catch (err) {
         return reject(err);
       }
-      const stream = call.stream!;
+      const stream = call.stream;
       // Send the requests as they come; a bidi call may go on sending while reading.
       void (async () => {
         try {
           for await (const m of input) {
             if (stream.closed) return;
-            const bytes = encode(method.input, m);
-            if (!stream.writev([framePrefix(bytes.length), bytes])) await stream.drained();
+            if (!sendMessage(stream, encode(method.input, m), false)) await stream.drained();
           }
           stream.end();
         } catch (err) {
@@ -118,7 +117,7 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
         timeoutMs,
         req: { ...interceptorRequest(`${base}${pathOf(method)}`, method, new Headers(header), contextValues), stream: false, message },
         // Connect's runner already handles the deadline and links the signal.
-        next: (req) => rawUnary(method, req.signal, undefined, headersRecord(req.header, timeoutMs), req.message),
+        next: (req) => rawUnary(method, req.signal, undefined, requestHeaders(timeoutMs, req.header), req.message),
       });
     },
     async stream(method, signal, timeoutMs, header, input, contextValues) {
@@ -128,7 +127,7 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
         signal,
         timeoutMs,
         req: { ...interceptorRequest(`${base}${pathOf(method)}`, method, new Headers(header), contextValues), stream: true, message: input },
-        next: (req) => rawStream(method, req.signal, undefined, headersRecord(req.header, timeoutMs), req.message),
+        next: (req) => rawStream(method, req.signal, undefined, requestHeaders(timeoutMs, req.header), req.message),
       });
     },
     close: () => session.close(),
@@ -140,8 +139,8 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
  * the deadline, the response headers and trailers, gRPC frames, and the
  * outcome when the stream closes. Subclasses handle messages and the end.
  */
-abstract class Call implements H2StreamListener {
-  stream: H2Stream | undefined;
+abstract class Call<M extends DescMethodUnary | DescMethodStreaming, R> implements H2StreamListener {
+  stream!: H2Stream;
   /** Bytes of frames split across DATA frames; made only when one is. */
   private reader: FrameReader | undefined;
   headers: H2Headers | undefined;
@@ -152,6 +151,9 @@ abstract class Call implements H2StreamListener {
   private onAbort: (() => void) | undefined;
 
   constructor(
+    protected readonly method: M,
+    protected readonly resolve: (response: R) => void,
+    protected readonly reject: (err: unknown) => void,
     private readonly session: LeanSession,
     private readonly readMax: number,
     private readonly signal: AbortSignal | undefined,
@@ -181,7 +183,7 @@ abstract class Call implements H2StreamListener {
   cancel(err: ConnectError): void {
     this.failure ??= err;
     this.canceled(this.failure);
-    this.stream?.cancel();
+    this.stream.cancel();
   }
 
   onHeaders(headers: H2Headers, endStream: boolean): void {
@@ -196,10 +198,10 @@ abstract class Call implements H2StreamListener {
   onData(data: Uint8Array): void {
     if (this.failure) return;
     try {
-      // The usual case: one whole uncompressed gRPC frame in one DATA frame.
+      // The usual case, without a reader: one whole gRPC frame in one DATA frame.
       if (this.reader === undefined || this.reader.pending === 0) {
-        const length = data.length >= 5 && data[0] === 0 ? ((data[1]! << 24) >>> 0) + (data[2]! << 16) + (data[3]! << 8) + data[4]! : -1;
-        if (length + 5 === data.length && length <= this.readMax) return this.message(data.subarray(5));
+        const message = wholeFrame(data, this.readMax);
+        if (message !== undefined) return this.message(message);
       }
       const reader = (this.reader ??= new FrameReader(this.readMax));
       reader.push(data);
@@ -210,7 +212,6 @@ abstract class Call implements H2StreamListener {
   }
 
   onClose(error: Error | undefined, rstCode: number): void {
-    if (this.stream === undefined) return; // refused before start() returned: start() throws instead
     this.session.streamClosed();
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.onAbort !== undefined) this.signal!.removeEventListener("abort", this.onAbort);
@@ -227,20 +228,8 @@ abstract class Call implements H2StreamListener {
   protected canceled(_err: ConnectError): void {}
 }
 
-class UnaryCall<I extends DescMessage, O extends DescMessage> extends Call {
+class UnaryCall<I extends DescMessage, O extends DescMessage> extends Call<DescMethodUnary<I, O>, UnaryResponse<I, O>> {
   private output: MessageShape<O> | undefined;
-
-  constructor(
-    private readonly method: DescMethodUnary<I, O>,
-    private readonly resolve: (r: UnaryResponse<I, O>) => void,
-    private readonly reject: (e: unknown) => void,
-    session: LeanSession,
-    readMax: number,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-  ) {
-    super(session, readMax, signal, timeoutMs);
-  }
 
   protected message(bytes: Uint8Array): void {
     if (this.output !== undefined) throw new ConnectError("protocol error: more than one response message", Code.Unimplemented);
@@ -250,29 +239,17 @@ class UnaryCall<I extends DescMessage, O extends DescMessage> extends Call {
   protected closed(status: ConnectError | undefined): void {
     if (status) return this.reject(status);
     if (this.output === undefined) return this.reject(new ConnectError("protocol error: missing output message", Code.Unimplemented));
-    this.resolve(unaryResponse(this.method, this.output, this.headers!, this.trailers));
+    this.resolve(new LeanResponse(false, this.method, this.output, this) as unknown as UnaryResponse<I, O>);
   }
 }
 
-class StreamCall<I extends DescMessage, O extends DescMessage> extends Call {
+class StreamCall<I extends DescMessage, O extends DescMessage> extends Call<DescMethodStreaming<I, O>, StreamResponse<I, O>> {
   // An abort or deadline ends reading at once, queued messages included.
   private readonly messages = createMessageQueue<MessageShape<O>>(
-    () => this.stream?.resume(),
-    () => this.stream?.cancel(),
+    () => this.stream.resume(),
+    () => this.stream.cancel(),
   );
   private settled = false;
-
-  constructor(
-    private readonly method: DescMethodStreaming<I, O>,
-    private readonly resolve: (r: StreamResponse<I, O>) => void,
-    private readonly reject: (e: unknown) => void,
-    session: LeanSession,
-    readMax: number,
-    signal: AbortSignal | undefined,
-    timeoutMs: number | undefined,
-  ) {
-    super(session, readMax, signal, timeoutMs);
-  }
 
   protected override responseStarted(): void {
     // A trailers-only answer (etcd's errors) carries grpc-status: that one fails the call itself.
@@ -285,7 +262,7 @@ class StreamCall<I extends DescMessage, O extends DescMessage> extends Call {
 
   protected message(bytes: Uint8Array): void {
     // Too much unread: stop granting credit, so HTTP/2 flow control holds the server back.
-    if (this.messages.push(fromBinary(this.method.output, bytes))) this.stream!.pause();
+    if (this.messages.push(fromBinary(this.method.output, bytes))) this.stream.pause();
   }
 
   protected override canceled(err: ConnectError): void {
@@ -301,23 +278,19 @@ class StreamCall<I extends DescMessage, O extends DescMessage> extends Call {
   }
 
   private response(): StreamResponse<I, O> {
-    const call = this;
-    return {
-      stream: true,
-      service: this.method.parent,
-      method: this.method,
-      get header() {
-        return toHeaders(call.headers);
-      },
-      get trailer() {
-        return toHeaders(call.trailers);
-      },
-      message: this.messages.iterable,
-    } as StreamResponse<I, O>;
+    return new LeanResponse(true, this.method, this.messages.iterable, this) as unknown as StreamResponse<I, O>;
   }
 }
 
-/** The request's own headers (gRPC's fixed ones are the connection's), or undefined when there are none. */
+/** Queues one gRPC message (frame prefix, then the message) on the stream; false: wait for `drained()`. */
+function sendMessage(stream: H2Stream, bytes: Uint8Array, end: boolean): boolean {
+  return stream.writev([framePrefix(bytes.length), bytes], end);
+}
+
+/**
+ * The request's own headers (gRPC's fixed ones are the connection's) as a
+ * record, with the deadline as `grpc-timeout`; undefined when there are none.
+ */
 function requestHeaders(timeoutMs: number | undefined, header: HeadersInit | undefined): Record<string, string> | undefined {
   if (timeoutMs === undefined && header === undefined) return undefined;
   const h: Record<string, string> = {};
@@ -329,40 +302,23 @@ function requestHeaders(timeoutMs: number | undefined, header: HeadersInit | und
   return h;
 }
 
-/** Interceptor headers as a plain record, with the deadline as grpc-timeout. */
-function headersRecord(h: Headers, timeoutMs: number | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  h.forEach((v, k) => (out[k] = v));
-  if (timeoutMs !== undefined) out["grpc-timeout"] = `${Math.max(1, Math.ceil(timeoutMs))}m`;
-  return out;
-}
-
-function unaryResponse<I extends DescMessage, O extends DescMessage>(
-  method: DescMethodUnary<I, O>,
-  message: MessageShape<O>,
-  header: H2Headers,
-  trailer: H2Headers | undefined,
-): UnaryResponse<I, O> {
-  return new LeanUnaryResponse(method, message, header, trailer) as unknown as UnaryResponse<I, O>;
-}
-
-/** A unary response whose Headers objects are built only if someone reads them. */
-class LeanUnaryResponse {
-  readonly stream = false;
+/** A unary or streaming response whose Headers objects are built only if someone reads them. */
+class LeanResponse {
   readonly service: DescMethodUnary["parent"];
   constructor(
-    readonly method: DescMethodUnary,
+    readonly stream: boolean,
+    readonly method: DescMethodUnary | DescMethodStreaming,
     readonly message: unknown,
-    private readonly rawHeader: H2Headers,
-    private readonly rawTrailer: H2Headers | undefined,
+    /** The call, whose trailers may arrive after the response is handed out. */
+    private readonly call: { readonly headers: H2Headers | undefined; readonly trailers: H2Headers | undefined },
   ) {
     this.service = method.parent;
   }
   get header(): Headers {
-    return toHeaders(this.rawHeader);
+    return toHeaders(this.call.headers);
   }
   get trailer(): Headers {
-    return toHeaders(this.rawTrailer);
+    return toHeaders(this.call.trailers);
   }
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { FrameReader, framePrefix } from "../../src/transport/grpc-frames.js";
+import { FrameReader, framePrefix, wholeFrame } from "../../src/transport/grpc-frames.js";
 
 const bytes = (...b: number[]) => new Uint8Array(b);
 const encodeFrame = (m: Uint8Array) => new Uint8Array([...framePrefix(m.length), ...m]);
@@ -34,6 +34,17 @@ describe("gRPC frames", () => {
     r.push(chunk);
     const m = r.next()!;
     expect(m.buffer).toBe(chunk.buffer);
+  });
+
+  it("takes a chunk that is exactly one frame without a reader, and leaves everything else to the reader", () => {
+    const one = encodeFrame(bytes(1, 2, 3));
+    expect(wholeFrame(one, 10)).toEqual(bytes(1, 2, 3));
+    expect(wholeFrame(one, 10)!.buffer).toBe(one.buffer);
+    expect(wholeFrame(encodeFrame(bytes()), 10)).toEqual(bytes());
+    expect(wholeFrame(one.subarray(0, 6), 10)).toBeUndefined(); // partial
+    expect(wholeFrame(new Uint8Array([...one, ...one]), 10)).toBeUndefined(); // two frames
+    expect(wholeFrame(bytes(1, 0, 0, 0, 1, 0), 10)).toBeUndefined(); // compressed
+    expect(wholeFrame(one, 2)).toBeUndefined(); // over the limit
   });
 
   it("refuses compressed frames and frames over the limit", () => {

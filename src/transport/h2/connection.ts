@@ -52,7 +52,6 @@ const fixedSizes: Partial<Record<number, number>> = {
   [FrameType.WindowUpdate]: 4,
 };
 
-export { REFUSED_CODE };
 
 /**
  * Opens an HTTP/2 client connection (`http:` over TCP, `https:` over TLS with
@@ -141,15 +140,11 @@ export class H2Connection implements StreamHost {
       });
     }
     this.put(PREFACE);
-    const settings = [
-      [Setting.EnablePush, 0],
-      [Setting.InitialWindowSize, STREAM_WINDOW],
-    ];
-    this.frameHeader(settings.length * 6, FrameType.Settings, 0, 0);
-    for (const [id, value] of settings) {
-      this.u16(id!);
-      this.u32(value!);
-    }
+    this.frameHeader(12, FrameType.Settings, 0, 0);
+    this.u16(Setting.EnablePush);
+    this.u32(0);
+    this.u16(Setting.InitialWindowSize);
+    this.u32(STREAM_WINDOW);
     this.windowUpdate(0, CONNECTION_WINDOW - DEFAULT_WINDOW);
     this.scheduleFlush();
   }
@@ -228,7 +223,7 @@ export class H2Connection implements StreamHost {
     for (const s of all) s.finish(err, 0);
     for (const done of this.pings.values()) done(err);
     this.pings.clear();
-    if (this.outLen > 0 && !this.socket.destroyed) this.flush();
+    this.flush(); // a GOAWAY we owe the server, if any
     this.socket.destroy();
     this.options.onClose?.(this.error);
   }
