@@ -4,6 +4,8 @@ import { huffmanDecode } from "./huffman.js";
 /** Response headers or trailers: lower-case names; a repeated name's values joined with ", ". */
 export type H2Headers = Record<string, string>;
 
+const EMPTY = new Uint8Array(0);
+
 /** An entry's size in the dynamic table (RFC 7541 4.1). */
 const entrySize = (name: string, value: string) => name.length + value.length + 32;
 
@@ -24,63 +26,70 @@ export class HpackDecoder {
     this.maxSize = limit;
   }
 
+  /** The block being decoded, and the read position in it. */
+  private buf: Uint8Array = EMPTY;
+  private pos = 0;
+  private end = 0;
+
   /** Decodes one complete header block; throws on malformed input (a connection error). */
   decode(buf: Uint8Array, start: number, end: number): H2Headers {
     const headers: H2Headers = {};
-    let pos = start;
-    const int = (prefixBits: number): number => {
-      const mask = (1 << prefixBits) - 1;
-      let value = buf[pos++]! & mask;
-      if (value < mask) return value;
-      let shift = 0;
-      for (;;) {
-        if (pos >= end) throw new Error("truncated HPACK integer");
-        const b = buf[pos++]!;
-        value += (b & 0x7f) * 2 ** shift;
-        shift += 7;
-        if ((b & 0x80) === 0) return value;
-        if (shift > 28) throw new Error("HPACK integer too large");
-      }
-    };
-    const str = (): string => {
-      const huffman = (buf[pos]! & 0x80) !== 0;
-      const len = int(7);
-      const s = pos;
-      pos += len;
-      if (pos > end) throw new Error("truncated HPACK string");
-      return huffman ? huffmanDecode(buf, s, pos) : latin1(buf, s, pos);
-    };
-    const add = (name: string, value: string) => {
-      const prev = headers[name];
-      headers[name] = prev === undefined ? value : `${prev}, ${value}`;
-    };
-    while (pos < end) {
-      const b = buf[pos]!;
+    this.buf = buf;
+    this.pos = start;
+    this.end = end;
+    while (this.pos < end) {
+      const b = buf[this.pos]!;
       if (b & 0x80) {
         // Indexed field.
-        const [name, value] = this.entry(int(7));
-        add(name, value);
+        const [name, value] = this.entry(this.int(7));
+        add(headers, name, value);
       } else if (b & 0x40) {
         // Literal with incremental indexing.
-        const index = int(6);
-        const name = index === 0 ? str() : this.entry(index)[0];
-        const value = str();
+        const index = this.int(6);
+        const name = index === 0 ? this.str() : this.entry(index)[0];
+        const value = this.str();
         this.insert(name, value);
-        add(name, value);
+        add(headers, name, value);
       } else if (b & 0x20) {
         // Dynamic table size update.
-        const size = int(5);
+        const size = this.int(5);
         if (size > this.limit) throw new Error(`HPACK table size ${size} is above ${this.limit}`);
         this.maxSize = size;
         this.evict(0);
       } else {
         // Literal without indexing, or never indexed.
-        const index = int(4);
-        const name = index === 0 ? str() : this.entry(index)[0];
-        add(name, str());
+        const index = this.int(4);
+        const name = index === 0 ? this.str() : this.entry(index)[0];
+        add(headers, name, this.str());
       }
     }
+    this.buf = EMPTY; // do not hold on to the received bytes
     return headers;
+  }
+
+  private int(prefixBits: number): number {
+    const { buf, end } = this;
+    const mask = (1 << prefixBits) - 1;
+    let value = buf[this.pos++]! & mask;
+    if (value < mask) return value;
+    let shift = 0;
+    for (;;) {
+      if (this.pos >= end) throw new Error("truncated HPACK integer");
+      const b = buf[this.pos++]!;
+      value += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+      if ((b & 0x80) === 0) return value;
+      if (shift > 28) throw new Error("HPACK integer too large");
+    }
+  }
+
+  private str(): string {
+    const huffman = (this.buf[this.pos]! & 0x80) !== 0;
+    const len = this.int(7);
+    const start = this.pos;
+    this.pos += len;
+    if (this.pos > this.end) throw new Error("truncated HPACK string");
+    return huffman ? huffmanDecode(this.buf, start, this.pos) : latin1(this.buf, start, this.pos);
   }
 
   private entry(index: number): readonly [string, string] {
@@ -107,6 +116,12 @@ export class HpackDecoder {
     }
     if (drop > 0) this.entries.splice(0, drop);
   }
+}
+
+/** Adds a field; a repeated name's values are joined with ", ". */
+function add(headers: H2Headers, name: string, value: string): void {
+  const prev = headers[name];
+  headers[name] = prev === undefined ? value : `${prev}, ${value}`;
 }
 
 function latin1(buf: Uint8Array, start: number, end: number): string {
