@@ -1,7 +1,7 @@
 import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { createPrometheusInterceptor } from "../src/metrics/prometheus.js";
-import { type LogFields, connect } from "../src/index.js";
+import { EtcdError, type LogFields, connect } from "../src/index.js";
 import { type RpcInfo, createObservingInterceptor } from "../src/metrics/observe.js";
 import { useEtcd } from "./harness/etcd.js";
 import { consume } from "./harness/watch.js";
@@ -87,7 +87,17 @@ describe("logging", () => {
       await expect.poll(() => endpoints.length).toBe(1);
       const victim = etcd.members.find((m) => m.clientUrl === endpoints[0])!;
       await victim.kill();
-      await c.put("log/after", "secret-value", { timeoutMs: 10000 }).catch(() => c.put("log/after", "secret-value", { timeoutMs: 10000 }));
+      // The victim may have been the leader: until a new one is elected, etcd fails writes with
+      // `timeout-due-to-leader-fail`, which the client rightly does not retry on its own (the put is idempotent here).
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await c.put("log/after", "secret-value", { timeoutMs: 10000 });
+          break;
+        } catch (err) {
+          if (attempt === 10 || !(err instanceof EtcdError) || !["timeout-due-to-leader-fail", "unavailable", "leader-changed", "no-leader"].includes(err.kind)) throw err;
+          await new Promise((r) => setTimeout(r, 200));
+        }
+      }
       await w.waitForEvents(1);
       expect(lines).toContain("warn etcd-connect: watch stream broke; reconnecting");
       expect(lines).toContain("info etcd-connect: watch stream resumed");
