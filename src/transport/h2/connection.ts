@@ -15,6 +15,7 @@ import {
 import { HpackDecoder, HpackEncoder } from "./hpack.js";
 import { REFUSED_CODE } from "./refused.js";
 import { H2Stream, type H2StreamListener, type StreamHost } from "./stream.js";
+import { StreamTable } from "./stream-table.js";
 
 /** TLS settings of an {@link H2Connection}. */
 export interface H2TlsOptions {
@@ -88,7 +89,7 @@ export function connectH2(url: string, options: H2ConnectOptions = {}): H2Connec
  * gathered and go to the socket once per tick.
  */
 export class H2Connection implements StreamHost {
-  private readonly streams = new Map<number, H2Stream>();
+  private readonly streams = new StreamTable<H2Stream>();
   /** Streams waiting for a slot under the server's MAX_CONCURRENT_STREAMS. */
   private readonly queued: H2Stream[] = [];
   /** Streams with DATA held back by a connection window that ran out. */
@@ -218,7 +219,7 @@ export class H2Connection implements StreamHost {
     this.destroyed = true;
     this.error ??= error;
     const err = this.error ?? new Error("the HTTP/2 connection was closed");
-    const all = [...this.queued, ...this.streams.values()];
+    const all = [...this.queued, ...this.streams.list()];
     this.queued.length = 0;
     for (const s of all) s.finish(err, 0);
     for (const done of this.pings.values()) done(err);
@@ -553,7 +554,7 @@ export class H2Connection implements StreamHost {
           if (value > MAX_STREAM_ID) throw new ConnectionError(ErrorCode.FlowControlError, "INITIAL_WINDOW_SIZE too large");
           const delta = value - this.peerInitialWindow;
           this.peerInitialWindow = value;
-          for (const s of this.streams.values()) s.sendWindow += delta;
+          for (const s of this.streams.list()) s.sendWindow += delta;
           break;
         }
         case Setting.MaxFrameSize:
@@ -563,7 +564,7 @@ export class H2Connection implements StreamHost {
       }
     }
     this.frameHeader(0, FrameType.Settings, Flag.Ack, 0);
-    for (const s of [...this.streams.values()]) if (s.pendingBytes > 0) this.sendData(s);
+    for (const s of this.streams.list()) if (s.pendingBytes > 0) this.sendData(s);
     this.startQueued();
   }
 
@@ -581,7 +582,7 @@ export class H2Connection implements StreamHost {
     this.goingAway = true;
     const why = `the server sent GOAWAY ${errorCodeName(code)}${debug.length > 0 ? ` (${debug.toString("latin1")})` : ""}`;
     // Streams above the last one the server took were never processed: safe to send again.
-    for (const s of [...this.streams.values()]) if (s.id > lastStreamId) s.finish(refused(why), ErrorCode.RefusedStream);
+    for (const s of this.streams.list()) if (s.id > lastStreamId) s.finish(refused(why), ErrorCode.RefusedStream);
     for (const s of this.queued.splice(0)) s.finish(refused(why), ErrorCode.RefusedStream);
     this.options.onGoaway?.();
     if (code !== ErrorCode.NoError) this.error ??= new Error(why);
