@@ -88,13 +88,14 @@ describe("logging", () => {
       const victim = etcd.members.find((m) => m.clientUrl === endpoints[0])!;
       await victim.kill();
       // The victim may have been the leader: until a new one is elected, etcd fails writes with
-      // `timeout-due-to-leader-fail`, which the client rightly does not retry on its own (the put is idempotent here).
+      // `timeout-due-to-leader-fail` or (a proposal lost in the change) `timeout`, which the client rightly does not
+      // retry on its own: the write's outcome is unknown. The put is idempotent here.
       for (let attempt = 1; ; attempt++) {
         try {
           await c.put("log/after", "secret-value", { timeoutMs: 10000 });
           break;
         } catch (err) {
-          if (attempt === 10 || !(err instanceof EtcdError) || !["timeout-due-to-leader-fail", "unavailable", "leader-changed", "no-leader"].includes(err.kind)) throw err;
+          if (attempt === 10 || !(err instanceof EtcdError) || !["timeout-due-to-leader-fail", "timeout", "unavailable", "leader-changed", "no-leader"].includes(err.kind)) throw err;
           await new Promise((r) => setTimeout(r, 200));
         }
       }

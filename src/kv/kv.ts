@@ -98,18 +98,10 @@ export function createKV(ctx: ClientContext, ns?: Prefixer): KV {
   }
 
   return {
-    async get(key, options) {
-      return execGet(op.get(key, options), options);
-    },
-    async put(key, value, options) {
-      return execPut(op.put(key, value, options), options);
-    },
-    async delete(key, options) {
-      return execDelete(op.delete(key, options), options);
-    },
-    async txn(spec, options) {
-      return execTxn(op.txn(spec), options);
-    },
+    get: (key, options) => attempt(() => execGet(op.get(key, options), options)),
+    put: (key, value, options) => attempt(() => execPut(op.put(key, value, options), options)),
+    delete: (key, options) => attempt(() => execDelete(op.delete(key, options), options)),
+    txn: (spec, options) => attempt(() => execTxn(op.txn(spec), options)),
     async compact(revision, options) {
       const request = { revision: toInt64(revision, "revision", 0n), physical: options?.physical === true };
       const r = await ctx.call(options, (c) => ctx.services.kv.compact(request, c));
@@ -131,4 +123,17 @@ export function createKV(ctx: ClientContext, ns?: Prefixer): KV {
       }
     },
   };
+}
+
+/**
+ * Runs `call`, turning a synchronous throw (bad arguments while building the
+ * op) into a rejection. Cheaper than one more async layer per call, whose
+ * promise and frame stay alive while the call is in flight.
+ */
+function attempt<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return call();
+  } catch (err) {
+    return Promise.reject(err);
+  }
 }

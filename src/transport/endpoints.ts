@@ -201,7 +201,6 @@ export function createEndpointTransport(
     },
     async unary(method, signal, timeoutMs, header, input, contextValues) {
       const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-      const name = `${method.parent.typeName}/${method.name}`;
       const retryWrites = contextValues?.get(retryWritesKey) === true;
       let lastError: unknown;
       let serverRetries = 0;
@@ -220,6 +219,7 @@ export function createEndpointTransport(
           return response;
         } catch (err) {
           const callerAborted = signal?.aborted === true || closed.signal.aborted;
+          const name = `${method.parent.typeName}/${method.name}`;
           if (isTlsError(err)) throw tlsError(slot.url, err);
           // The deadline ran out during a retry: the earlier failure says why.
           if (lastError !== undefined && deadline !== undefined && Date.now() >= deadline) throw lastError;

@@ -9,7 +9,7 @@ import {
   isMessage,
   toBinary,
 } from "@bufbuild/protobuf";
-import { Code, ConnectError, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
+import { Code, ConnectError, type ContextValues, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { runStreamingCall, runUnaryCall } from "@connectrpc/connect/protocol";
 import { interceptorRequest } from "./call-request.js";
 import type { TransportFactoryOptions } from "../options.js";
@@ -107,29 +107,54 @@ export function createLeanTransport(endpoint: string, options: TransportFactoryO
     });
   }
 
+  /** A unary call through the interceptors, run by Connect's own runner. */
+  async function interceptedUnary<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodUnary<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    message: MessageInitShape<I>,
+    contextValues: ContextValues | undefined,
+  ): Promise<UnaryResponse<I, O>> {
+    return runUnaryCall({
+      interceptors,
+      signal,
+      timeoutMs,
+      req: { ...interceptorRequest(`${base}${pathOf(method)}`, method, new Headers(header), contextValues), stream: false, message },
+      // Connect's runner already handles the deadline and links the signal.
+      next: (req) => rawUnary(method, req.signal, undefined, requestHeaders(timeoutMs, req.header), req.message),
+    });
+  }
+
+  /** A streaming call through the interceptors, run by Connect's own runner. */
+  async function interceptedStream<I extends DescMessage, O extends DescMessage>(
+    method: DescMethodStreaming<I, O>,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    header: HeadersInit | undefined,
+    input: AsyncIterable<MessageInitShape<I>>,
+    contextValues: ContextValues | undefined,
+  ): Promise<StreamResponse<I, O>> {
+    return runStreamingCall({
+      interceptors,
+      signal,
+      timeoutMs,
+      req: { ...interceptorRequest(`${base}${pathOf(method)}`, method, new Headers(header), contextValues), stream: true, message: input },
+      next: (req) => rawStream(method, req.signal, undefined, requestHeaders(timeoutMs, req.header), req.message),
+    });
+  }
+
   return {
     halfDuplex: false,
-    async unary(method, signal, timeoutMs, header, message, contextValues) {
-      if (interceptors.length === 0) return rawUnary(method, signal, timeoutMs, header, message);
-      return runUnaryCall({
-        interceptors,
-        signal,
-        timeoutMs,
-        req: { ...interceptorRequest(`${base}${pathOf(method)}`, method, new Headers(header), contextValues), stream: false, message },
-        // Connect's runner already handles the deadline and links the signal.
-        next: (req) => rawUnary(method, req.signal, undefined, requestHeaders(timeoutMs, req.header), req.message),
-      });
-    },
-    async stream(method, signal, timeoutMs, header, input, contextValues) {
-      if (interceptors.length === 0) return rawStream(method, signal, timeoutMs, header, input);
-      return runStreamingCall({
-        interceptors,
-        signal,
-        timeoutMs,
-        req: { ...interceptorRequest(`${base}${pathOf(method)}`, method, new Headers(header), contextValues), stream: true, message: input },
-        next: (req) => rawStream(method, req.signal, undefined, requestHeaders(timeoutMs, req.header), req.message),
-      });
-    },
+    // Not async: without interceptors the call is rawUnary's own promise, with no extra layer alive while it is in flight.
+    unary: (method, signal, timeoutMs, header, message, contextValues) =>
+      interceptors.length === 0
+        ? rawUnary(method, signal, timeoutMs, header, message)
+        : interceptedUnary(method, signal, timeoutMs, header, message, contextValues),
+    stream: (method, signal, timeoutMs, header, input, contextValues) =>
+      interceptors.length === 0
+        ? rawStream(method, signal, timeoutMs, header, input)
+        : interceptedStream(method, signal, timeoutMs, header, input, contextValues),
     close: () => session.close(),
   };
 }
