@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// Where the client's CPU time goes: puts at 64 in flight under `node --cpu-prof`, then the profile's self time
+// Where the client's CPU time goes: puts (or linearizable gets) at 64 in flight under `node --cpu-prof`, then the profile's self time
 // summed by where the code lives (idle, GC, socket writes, node:http2, other Node internals, protobuf-es, Connect,
 // etcd-connect's HTTP/2 client, the rest of etcd-connect). Prints one JSON line; bench/run.mjs puts it in bench/RESULTS.md.
-//   node bench/profile.mjs --endpoint 127.0.0.1:23790 [--n 20000] [--transport lean|connect]
+//   node bench/profile.mjs --endpoint 127.0.0.1:23790 [--n 20000] [--transport lean|connect] [--op put|get]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,14 +16,16 @@ const { values: args } = parseArgs({
     endpoint: { type: 'string', default: '127.0.0.1:2379' },
     n: { type: 'string', default: '20000' },
     transport: { type: 'string', default: 'lean' },
+    op: { type: 'string', default: 'put' },
     child: { type: 'boolean', default: false },
   },
 });
 const endpoint = args.endpoint.includes('://') ? args.endpoint : `http://${args.endpoint}`;
 const N = Number(args.n);
+if (args.op !== 'put' && args.op !== 'get') throw new Error(`--op is put or get, got ${args.op}`);
 
 if (args.child) {
-  // The profiled loop: warm up, then N puts with 64 in flight.
+  // The profiled loop: warm up (writing the keys the gets read), then N puts or gets with 64 in flight.
   const etcd = await import(resolve(here, '../dist/src/node.js'));
   const transport = args.transport === 'connect' ? etcd.createConnectGrpcTransport : etcd.createLeanTransport;
   const client = etcd.createClient({ endpoints: [endpoint], transport });
@@ -35,7 +37,8 @@ if (args.child) {
   await Promise.all(Array.from({ length: 64 }, async () => {
     while (next < N) {
       const i = next++;
-      await client.put(`prof/k${String(i).padStart(12, '0')}`, value);
+      if (args.op === 'get') await client.get(`prof/warm${i % 2000}`);
+      else await client.put(`prof/k${String(i).padStart(12, '0')}`, value);
     }
   }));
   const cpu = process.cpuUsage(cpu0);
@@ -66,7 +69,7 @@ function category(frame) {
 const dir = mkdtempSync(join(tmpdir(), 'etcd-connect-prof-'));
 try {
   const r = spawnSync(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${dir}`, fileURLToPath(import.meta.url), '--child',
-    '--endpoint', endpoint, '--n', String(N), '--transport', args.transport], { encoding: 'utf8' });
+    '--endpoint', endpoint, '--n', String(N), '--transport', args.transport, '--op', args.op], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`profiled run failed (${r.status}): ${r.stderr}`);
   const run = JSON.parse(r.stdout.trim().split('\n').pop());
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile'));
@@ -89,7 +92,7 @@ try {
   const pct = (us) => Math.round((us / total) * 1000) / 10;
   const categories = [...cats].sort((a, b) => b[1] - a[1]).map(([name, us]) => ({ name, pct: pct(us) }));
   const top = [...fns].sort((a, b) => b[1] - a[1]).slice(0, 12).map(([name, us]) => ({ name, pct: pct(us) }));
-  process.stdout.write(JSON.stringify({ transport: args.transport, n: N, ...run, profile_s: Math.round(total / 1e4) / 100, categories, top }) + '\n');
+  process.stdout.write(JSON.stringify({ transport: args.transport, op: args.op, n: N, ...run, profile_s: Math.round(total / 1e4) / 100, categories, top }) + '\n');
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -6,14 +6,15 @@
 //        etcd-connect          node bench/bench-etcd-connect.mjs --transport lean
 //        etcd-connect-connect  node bench/bench-etcd-connect.mjs --transport connect
 //   4. bench/extra.mjs against a fresh etcd (--unsafe-no-fsync) started with the kit's start-etcd.sh, then
-//      bench/profile.mjs (a CPU profile of puts at 64 in flight, per transport) against the same etcd
+//      bench/profile.mjs (CPU profiles of puts at 64 in flight per transport, and of gets on the lean one) and
+//      bench/memory.mjs (where the standard run's peak RSS goes) against the same etcd
 //   5. node scripts/bundle-size.mjs
 //   6. bench/RESULTS.md: machine, versions, the kit's SUMMARY.md, the extra workloads, the targets
 // Env: SCALE, ROUNDS, PHYS, PHYS_N, BASELINE (run-all.sh's, defaults 1, 3, 1), BENCH_KIT (default
 // ../shared/bench-anchors from the repo root), BENCH_WORK (default <repo>/.bench-work), BENCH_PORT.
 // Quick run: SCALE=0.1 ROUNDS=1 npm run bench
 // `npm run bench -- --report-only`: rewrites bench/RESULTS.md from the results of the last run in .bench-work
-// (kit JSONL, extra.json), running only the CPU profiles and the bundle size again.
+// (kit JSONL, extra.json), running only the CPU profiles, the memory breakdown and the bundle size again.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -262,17 +263,41 @@ function runDate() {
 function profileSection(profiles) {
   const L = ['## Where the client\'s time goes (`bench/profile.mjs`)', ''];
   if (!profiles.length) return [...L, 'Not run or failed (see the console output).'].join('\n');
-  L.push('Puts at 64 in flight under `node --cpu-prof` (same etcd as the extra workloads), the profile\'s self time by',
-    'where the code lives. Idle is time the client waited for etcd; a client that is the bottleneck has little.', '');
+  L.push('Puts, and linearizable gets, at 64 in flight under `node --cpu-prof` (same etcd as the extra workloads), the',
+    'profile\'s self time by where the code lives. Idle is time the client waited for etcd; a client that is the',
+    'bottleneck has little.', '');
   for (const p of profiles) {
-    L.push(`### ${p.transport}: ${p.n} puts, ${p.ops_s} ops/s, ${p.cpu_us_per_op} µs client CPU per put (profiled)`, '',
+    const what = p.op === 'get' ? 'gets' : 'puts';
+    L.push(`### ${p.transport}: ${p.n} ${what}, ${p.ops_s} ops/s, ${p.cpu_us_per_op} µs client CPU per ${p.op ?? 'put'} (profiled)`, '',
       '| where | share of samples |', '|---|---|', ...p.categories.map((c) => `| ${c.name} | ${c.pct}% |`), '',
       'Top functions by self time:', '', '| function | share |', '|---|---|', ...p.top.map((t) => `| \`${t.name}\` | ${t.pct}% |`), '');
   }
   return L.join('\n');
 }
 
-function writeResults({ extra, bundle, failures, profiles }) {
+function memorySection(memory) {
+  const L = ['## Where the client\'s memory goes (`bench/memory.mjs`)', ''];
+  if (!memory) return [...L, 'Not run or failed (see the console output).'].join('\n');
+  L.push('RSS at its highest sample (every 100 ms, `/proc/self/smaps`), split into the node executable\'s own pages,',
+    'the V8 heap (physical size per space, `v8.getHeapSpaceStatistics()`), the rest of the anonymous memory (malloc,',
+    'socket buffers, thread stacks) and other mapped files. Same etcd as the extra workloads; the standard run is',
+    '`bench-etcd-connect.mjs` with all phases, as in the kit. The last column caps V8\'s young generation',
+    '(`--max-semi-space-size=4`, a flag for the application, not something a library can set).', '');
+  const cols = [['Node alone (`node -e 0`)', memory.node_alone], ['after importing etcd-connect', memory.after_import],
+    [`standard run (${memory.transport})`, memory.standard_run], ['standard run, semi-space 4 MiB', memory.standard_run_semi_space_4]];
+  const spaces = [...new Set(cols.flatMap(([, m]) => Object.keys(m.v8_spaces_mib)))];
+  const row = (name, f) => `| ${name} | ${cols.map(([, m]) => f(m)).join(' | ')} |`;
+  L.push(`| MiB | ${cols.map(([n]) => n).join(' | ')} |`, `|---|${cols.map(() => '---').join('|')}|`,
+    row('**peak RSS** (ru_maxrss)', (m) => `**${m.max_rss_mib}**`),
+    row('node executable (code pages)', (m) => m.node_binary_mib),
+    row('V8 heap', (m) => m.v8_heap_mib),
+    ...spaces.map((sp) => row(`&nbsp;&nbsp;${sp}`, (m) => m.v8_spaces_mib[sp] ?? 0)),
+    row('other anonymous (malloc, buffers, stacks)', (m) => m.other_anonymous_mib),
+    row('other files (shared libraries)', (m) => m.other_files_mib), '');
+  return L.join('\n');
+}
+
+function writeResults({ extra, bundle, failures, profiles, memory }) {
   const m = machine();
   const nof = readRuns('nofsync'), fs = readRuns('fsync'), getv = readRuns('nofsync-getvariant');
   const summaryPath = join(RESULTS_DIR, 'SUMMARY.md');
@@ -299,6 +324,7 @@ function writeResults({ extra, bundle, failures, profiles }) {
     '## Kit summary (`.bench-work/results/SUMMARY.md`, verbatim)', '', summary, '',
     extraSection(extra), '',
     profileSection(profiles), '',
+    memorySection(memory), '',
     '## Browser bundle', '', '```', bundle.text || '(not measured)', '```', '');
   writeFileSync(join(root, 'bench', 'RESULTS.md'), out.join('\n'));
 }
@@ -337,6 +363,7 @@ async function main() {
   await ensureBuilt();
   log('extra workloads (bench/extra.mjs) against a fresh etcd (--unsafe-no-fsync)');
   let extra;
+  let memory;
   const profiles = [];
   const st = await run(join(KIT, 'start-etcd.sh'), ['nofsync'], { extraEnv: { BENCH_ETCD_FLAGS: '' } });
   extraEtcdStarted = st.code === 0;
@@ -363,14 +390,21 @@ async function main() {
         if (ex.code !== 0) failures.push(`extra.mjs exited ${ex.code}`);
       }
 
-      log('CPU profile of puts at 64 in flight (bench/profile.mjs)');
-      for (const transport of ['lean', 'connect']) {
-        const pr = await run(process.execPath, ['bench/profile.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--transport', transport], { capture: true });
+      log('CPU profiles of puts and gets at 64 in flight (bench/profile.mjs)');
+      for (const [transport, op] of [['lean', 'put'], ['lean', 'get'], ['connect', 'put']]) {
+        const pr = await run(process.execPath, ['bench/profile.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--transport', transport, '--op', op], { capture: true });
         checkInterrupted();
         const pline = pr.out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
-        if (pr.code !== 0 || !pline) failures.push(`profile.mjs --transport ${transport} exited ${pr.code}`);
+        if (pr.code !== 0 || !pline) failures.push(`profile.mjs --transport ${transport} --op ${op} exited ${pr.code}`);
         else profiles.push(JSON.parse(pline));
       }
+
+      log('memory of the standard run (bench/memory.mjs)');
+      const mr = await run(process.execPath, ['bench/memory.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--transport', 'lean'], { capture: true });
+      checkInterrupted();
+      const mline = mr.out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+      if (mr.code !== 0 || !mline) failures.push(`memory.mjs exited ${mr.code}`);
+      else memory = JSON.parse(mline);
     } finally {
       stopEtcd();
       extraEtcdStarted = false;
@@ -384,7 +418,7 @@ async function main() {
   const mm = bundleText.match(/([\d.]+) KB min\+gzip/);
   const bundle = { text: bundleText, gzipKB: mm ? Number(mm[1]) : undefined };
 
-  writeResults({ extra, bundle, failures, profiles });
+  writeResults({ extra, bundle, failures, profiles, memory });
   log(`wrote bench/RESULTS.md${failures.length ? ` (failures: ${failures.length})` : ''}`);
   if (failures.length) {
     process.stderr.write(failures.map((f) => `  - ${f}`).join('\n') + '\n');
