@@ -309,7 +309,7 @@ function writeResults({ extra, bundle, failures, profiles, memory }) {
       '> meaningful (tiny op counts, on a shared machine); the full run (`npm run bench`) overwrites this file.', '');
   }
   out.push('# etcd-connect benchmark results', '',
-    `- date: ${REPORT_ONLY && nof.meta ? `kit and extra workloads ${runDate()}; CPU profiles and bundle ${now()}` : now()}`,
+    `- date: ${REPORT_ONLY && nof.meta ? `kit and extra workloads ${runDate()}; CPU profiles, memory and bundle ${now()}` : now()}`,
     `- machine: ${m.nproc} CPUs (nproc), ${m.model}, ${m.memGiB} GiB RAM, Linux ${m.kernel}`,
     `- node ${process.version}; etcd ${nof.meta?.etcd_version ?? getv.meta?.etcd_version ?? '?'}`,
     `- SCALE=${SCALE}, ROUNDS=${ROUNDS}, PHYS=${PHYS}; kit ${KIT}`);
