@@ -35,8 +35,7 @@ function probed(name, argv) {
 
 try {
   const client = pathToFileURL(resolve(here, '../dist/src/node.js')).href;
-  const run = ['bench/bench-etcd-connect.mjs', '--endpoint', args.endpoint, '--transport', args.transport].map((a) =>
-    a.startsWith('bench/') ? join(here, a.slice('bench/'.length)) : a);
+  const run = [join(here, 'bench-etcd-connect.mjs'), '--endpoint', args.endpoint, '--transport', args.transport];
   const result = {
     transport: args.transport,
     node_alone: probed('node-alone', ['-e', '0']),

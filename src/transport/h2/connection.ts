@@ -361,17 +361,18 @@ export class H2Connection implements StreamHost {
     if (this.flushQueued) return;
     this.flushQueued = true;
     // After the promise jobs of this turn: calls started together share one write.
-    nextTick(() => this.flush());
+    nextTick(this.flush);
   }
 
-  private flush(): void {
+  /** An arrow bound once, so scheduling a flush makes no closure. */
+  private readonly flush = (): void => {
     this.flushQueued = false;
     if (this.outLen === 0 || this.socket.destroyed) return;
     const chunk = Buffer.allocUnsafe(this.outLen);
     this.out.copy(chunk, 0, 0, this.outLen);
     this.outLen = 0;
     this.socket.write(chunk);
-  }
+  };
 
   // Reading
 
