@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ETCD_VERSIONS, buildEtcd, etcdBinaries } from "./etcd-versions.mjs";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -29,8 +30,8 @@ export function ensureNodeModules() {
 }
 
 const packages = {
-  etcd: { bin: () => process.env.ETCD_BIN || "/usr/bin/etcd", debian: ["etcd-server"] },
-  etcdctl: { bin: () => process.env.ETCDCTL_BIN || "/usr/bin/etcdctl", debian: ["etcd-client"] },
+  etcd: { bin: () => "/usr/bin/etcd", debian: ["etcd-server"] },
+  etcdctl: { bin: () => "/usr/bin/etcdctl", debian: ["etcd-client"] },
   chromium: { bin: () => process.env.CHROMIUM_BIN || "/usr/bin/chromium", debian: ["chromium"] },
   openssl: { bin: () => "/usr/bin/openssl", debian: ["openssl"] },
 };
@@ -58,6 +59,35 @@ export function ensureSystem(names) {
   if (run("apt-get", ["install", "-y", "-q", ...debs], { env }) !== 0) fail("apt-get install failed; see the output above.");
   const still = names.filter((n) => !existsSync(packages[n].bin()));
   if (still.length > 0) fail(`still missing after install: ${still.map((n) => packages[n].bin()).join(", ")}`);
+}
+
+/**
+ * Makes sure etcd and etcdctl of each version exist: Debian's packages for 3.4, a build from Go modules (once per
+ * pin, into .cache/etcd/) for the others. With `$ETCD_BIN` set, only checks that it exists.
+ * @param {string[]} versions
+ */
+export function ensureEtcd(versions) {
+  if (process.env.ETCD_BIN) {
+    if (!existsSync(process.env.ETCD_BIN)) fail(`ETCD_BIN=${process.env.ETCD_BIN} does not exist`);
+    return;
+  }
+  for (const version of versions) {
+    if (ETCD_VERSIONS[version]?.debian) {
+      ensureSystem(["etcd", "etcdctl"]);
+      continue;
+    }
+    // Machines here have Go in /usr/local/go without always having it on PATH.
+    if (!process.env.GO_BIN && spawnSync("go", ["version"]).error && existsSync("/usr/local/go/bin/go")) {
+      process.env.GO_BIN = "/usr/local/go/bin/go";
+    }
+    try {
+      buildEtcd(version);
+    } catch (err) {
+      fail(`etcd-connect: could not build etcd ${version}: ${err.message}`);
+    }
+    const { etcd, etcdctl } = etcdBinaries(version);
+    if (!existsSync(etcd) || !existsSync(etcdctl)) fail(`etcd ${version}: no ${etcd} or ${etcdctl} after the build`);
+  }
 }
 
 /** The second Node the Node suite runs under (the machine's Node is the first). */

@@ -36,11 +36,14 @@ import * as https from "node:https";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import { etcdBinaries, flagsFor, versionOfBinary } from "./etcd-versions.mjs";
 
 /**
  * @typedef {object} StartClusterOptions
  * @property {1 | 3 | undefined} [size] Number of members (default 1).
- * @property {string | undefined} [etcdBin] etcd binary (default `$ETCD_BIN` or `/usr/bin/etcd`).
+ * @property {string | undefined} [etcdBin] etcd binary (default: `$ETCD_BIN`, else the binary of `$ETCD_VERSION`, else
+ *   of 3.6; see etcd-versions.mjs). Flags in extraArgs/memberArgs are written under their current names and renamed
+ *   for older versions there.
  * @property {string[] | undefined} [extraArgs] Appended to every member's arguments.
  * @property {((index: number) => string[]) | undefined} [memberArgs] Per-member extra arguments (after extraArgs).
  * @property {string | undefined} [dataDirRoot] Directory for data dirs and logs (default: fresh mkdtemp under os.tmpdir()).
@@ -106,8 +109,6 @@ import * as path from "node:path";
  *   endpoints of a running cluster started by this launcher, that cluster's files; otherwise none.
  */
 
-const DEFAULT_ETCD_BIN = "/usr/bin/etcd";
-const DEFAULT_ETCDCTL_BIN = "/usr/bin/etcdctl";
 const DEFAULT_OPENSSL_BIN = "openssl";
 const MAX_START_ATTEMPTS = 5;
 const STOP_KILL_AFTER_MS = 5000;
@@ -501,7 +502,7 @@ export function metricValue(text, name, labels) {
 }
 
 /**
- * Runs etcdctl (`$ETCDCTL_BIN` or `/usr/bin/etcdctl`) with ETCDCTL_API=3 and
+ * Runs etcdctl (`$ETCDCTL_BIN`, else the etcdctl of `$ETCD_VERSION`: see etcd-versions.mjs) with ETCDCTL_API=3 and
  * `--endpoints=<comma list>`; resolves with stdout, rejects (message includes
  * stderr) on a non-zero exit or timeout. With `options.tls` (by default the TLS
  * files of the launcher-started cluster serving an `https://` endpoint), adds
@@ -512,7 +513,7 @@ export function metricValue(text, name, labels) {
  * @returns {Promise<string>}
  */
 export function etcdctl(endpoints, args, options = {}) {
-  const bin = process.env["ETCDCTL_BIN"] || DEFAULT_ETCDCTL_BIN;
+  const bin = etcdBinaries().etcdctl;
   const list = Array.isArray(endpoints) ? endpoints : endpoints.split(",");
   const eps = list.join(",");
   let tls = options.tls;
@@ -1007,6 +1008,7 @@ function forgetTls(members) {
  * What a cluster needs to make more members like its own (Cluster#prepareMember()).
  * @typedef {object} MemberSpec
  * @property {string} etcdBin
+ * @property {string} version The binary's major.minor version, e.g. "3.6".
  * @property {"http" | "https"} scheme Client URL scheme.
  * @property {string} token `--initial-cluster-token`.
  * @property {string[]} commonArgs Arguments after the per-member URLs and cluster flags (tuning, logging, TLS,
@@ -1057,6 +1059,11 @@ export class Cluster {
     this.#logPrefix = logPrefix;
     this.#spec = spec;
     this.#all = [...members];
+  }
+
+  /** The members' etcd version, major.minor (e.g. "3.6"), as the binary reports it. @type {string | undefined} */
+  get version() {
+    return this.#spec?.version;
   }
 
   /**
@@ -1268,12 +1275,15 @@ async function waitNoActivePeers(m, timeoutMs) {
 export async function startCluster(options = {}) {
   const size = options.size ?? 1;
   if (size !== 1 && size !== 3) throw new Error(`size must be 1 or 3, got ${size}`);
-  const etcdBin = options.etcdBin ?? (process.env["ETCD_BIN"] || DEFAULT_ETCD_BIN);
+  const etcdBin = options.etcdBin ?? etcdBinaries().etcd;
   const startTimeoutMs = options.startTimeoutMs ?? 20000;
   const logPrefix = options.logPrefix;
   const watchdog = options.watchdog ?? process.env["ETCD_NO_WATCHDOG"] !== "1";
 
-  if (!fs.existsSync(etcdBin)) throw new Error(`etcd binary not found: ${etcdBin} (set ETCD_BIN)`);
+  if (!fs.existsSync(etcdBin)) {
+    throw new Error(`etcd binary not found: ${etcdBin} (npm test builds or installs it: see scripts/etcd-versions.mjs; or set ETCD_BIN)`);
+  }
+  const version = versionOfBinary(etcdBin);
 
   installExitHandler();
   if (options.installSignalHandlers) installSignalHandlersOnce();
@@ -1339,7 +1349,7 @@ export async function startCluster(options = {}) {
     "--logger", "zap",
     "--log-outputs", "stderr",
     ...tlsArgs,
-    ...(options.extraArgs ?? []),
+    ...flagsFor(version, options.extraArgs ?? []),
   ];
 
   let lastError;
@@ -1371,7 +1381,7 @@ export async function startCluster(options = {}) {
         "--initial-cluster-state", "new",
         "--initial-cluster-token", token,
         ...commonArgs,
-        ...(options.memberArgs ? options.memberArgs(i) : []),
+        ...(options.memberArgs ? flagsFor(version, options.memberArgs(i)) : []),
       ];
       return new Member({
         name, index: i, clientPort: clientPortOf(i), peerPort: peerPortOf(i),
@@ -1379,7 +1389,7 @@ export async function startCluster(options = {}) {
       });
     });
     /** @type {MemberSpec} */
-    const spec = { etcdBin, scheme, token, commonArgs, memberArgs: options.memberArgs };
+    const spec = { etcdBin, version, scheme, token, commonArgs, memberArgs: options.memberArgs };
     const cluster = new Cluster(members, root, removeRoot, logPrefix, tls?.client, spec);
     liveClusters.add(cluster);
     rememberTls(members);

@@ -5,7 +5,8 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureNode24, ensureNodeModules, ensureSystem, root } from "./ensure.mjs";
+import { ensureEtcd, ensureNode24, ensureNodeModules, ensureSystem, root } from "./ensure.mjs";
+import { ETCD_VERSIONS, etcdVersion, pinnedRelease } from "./etcd-versions.mjs";
 
 const job = process.argv[2];
 
@@ -19,15 +20,16 @@ function exec(cmd, args, env = process.env) {
 }
 
 /**
- * The etcd to use: `ETCD_ENDPOINTS` when set, else a throwaway single-member etcd on loopback (installed first if
- * missing). `cluster` is the throwaway one, for stopping.
+ * The etcd to use: `ETCD_ENDPOINTS` when set, else a throwaway single-member etcd on loopback of `ETCD_VERSION`
+ * (default 3.6; installed or built first if missing). `cluster` is the throwaway one, for stopping.
  */
 async function etcdEndpoints(clusterOptions = {}) {
   ensureNodeModules();
   if (process.env.ETCD_ENDPOINTS) return { endpoints: process.env.ETCD_ENDPOINTS, cluster: undefined };
-  ensureSystem(["etcd"]);
+  const version = etcdVersion();
+  ensureEtcd([version]);
   const { startCluster } = await import("./etcd-cluster.mjs");
-  console.error("etcd-connect: starting a throwaway etcd on loopback...");
+  console.error(`etcd-connect: starting a throwaway etcd ${version} on loopback...`);
   const cluster = await startCluster({ size: 1, ...clusterOptions });
   return { endpoints: cluster.endpoints.join(","), cluster };
 }
@@ -88,46 +90,70 @@ async function start() {
 
 async function test() {
   ensureNodeModules();
-  ensureSystem(["etcd", "etcdctl", "chromium", "openssl"]);
+  ensureSystem(["chromium", "openssl"]);
+  const vitestArgs = process.argv.slice(3);
+  // A run of chosen test files uses one version (ETCD_VERSION, default 3.6); the full run uses all of them.
+  ensureEtcd(vitestArgs.length > 0 ? [etcdVersion()] : Object.keys(ETCD_VERSIONS));
   const node24 = ensureNode24();
   const reportDir = mkdtempSync(join(tmpdir(), "etcd-connect-test-"));
   try {
-    return await runTests(reportDir, node24, process.argv.slice(3));
+    return await runTests(reportDir, node24, vitestArgs);
   } finally {
     rmSync(reportDir, { recursive: true, force: true });
   }
 }
 
 /**
- * Type check, gen check, bundle budget, then vitest: everything under the
- * machine's Node (lean transport), the Node suite (test/) again under Node 24,
- * and again on Connect's own gRPC transport. Extra arguments go to vitest
- * (e.g. a test file) and skip the extra passes.
+ * Type check, gen check, bundle budget, then vitest against etcd 3.6 (the default version): everything under the
+ * machine's Node (lean transport), the Node suite (test/) again under Node 24, and again on Connect's own gRPC
+ * transport; then the Node suite on every other etcd version (3.4, 3.5, 3.7). Extra arguments go to vitest (e.g. a
+ * test file) and skip the extra passes; ETCD_VERSION picks the version for such a run.
  */
 async function runTests(reportDir, node24, vitestArgs) {
   const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
-  const reports = [join(reportDir, "node.json"), join(reportDir, "node24.json"), join(reportDir, "connect.json")];
-  const reporter = (file) => ["--reporter=default", "--reporter=json", `--outputFile.json=${file}`];
+  const reports = [];
+  const reporter = (name) => {
+    const file = join(reportDir, `${reports.length}-${name}.json`);
+    reports.push(file);
+    return ["--reporter=default", "--reporter=json", `--outputFile.json=${file}`];
+  };
+  const main = etcdVersion();
+  const on = (version) => ({ ETCD_VERSION: version });
   const steps = [
     ["typecheck", "npx", ["tsc", "-p", "tsconfig.json", "--noEmit"]],
     ["gen:check", process.execPath, ["scripts/gen-check.mjs"]],
     ["bundle size", process.execPath, ["scripts/bundle-size.mjs"]],
-    [`vitest (Node ${process.versions.node})`, process.execPath, [vitest, "run", ...reporter(reports[0]), ...vitestArgs]],
+    [`vitest (Node ${process.versions.node}, etcd ${pinnedRelease(main)})`, process.execPath, [vitest, "run", ...reporter("node"), ...vitestArgs], on(main)],
   ];
   if (vitestArgs.length === 0) {
-    steps.push(["vitest (Node 24, Node suite)", node24, [vitest, "run", "test/", ...reporter(reports[1])]]);
+    steps.push([`vitest (Node 24, Node suite, etcd ${pinnedRelease(main)})`, node24, [vitest, "run", "test/", ...reporter("node24")], on(main)]);
     // The transport matrix: the Node suite again on Connect's own gRPC transport.
-    steps.push(["vitest (Node suite on Connect's createGrpcTransport)", process.execPath, [vitest, "run", "test/", ...reporter(reports[2])], { ETCD_CONNECT_NODE_TRANSPORT: "connect" }]);
+    steps.push([
+      `vitest (Node suite on Connect's createGrpcTransport, etcd ${pinnedRelease(main)})`,
+      process.execPath,
+      [vitest, "run", "test/", ...reporter("connect")],
+      { ...on(main), ETCD_CONNECT_NODE_TRANSPORT: "connect" },
+    ]);
+    // The version matrix: the Node suite on every other etcd version (not with ETCD_BIN, which pins one binary).
+    if (process.env.ETCD_BIN) console.error(`\nETCD_BIN is set: the Node suite runs on ${process.env.ETCD_BIN} (etcd ${main}) only, not on the other versions.`);
+    for (const version of process.env.ETCD_BIN ? [] : Object.keys(ETCD_VERSIONS).filter((v) => v !== main)) {
+      const release = pinnedRelease(version) === "debian" ? `${version} (Debian)` : pinnedRelease(version);
+      steps.push([`vitest (Node suite, etcd ${release})`, process.execPath, [vitest, "run", "test/", ...reporter(`etcd-${version}`)], on(version)]);
+    }
   }
   let code = 0;
+  const times = [];
   for (const [name, cmd, args, env] of steps) {
     console.error(`\n== ${name}`);
+    const started = Date.now();
     code = await exec(cmd, args, env ? { ...process.env, ...env } : process.env);
+    times.push(`${name}: ${((Date.now() - started) / 1000).toFixed(0)} s`);
     if (code !== 0) {
       console.error(`\n${name} failed (exit ${code})`);
       break;
     }
   }
+  console.error(`\ntime per step:\n  ${times.join("\n  ")}`);
   printSummary(reports);
   return code;
 }
