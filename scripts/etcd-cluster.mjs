@@ -513,7 +513,6 @@ export function metricValue(text, name, labels) {
  * @returns {Promise<string>}
  */
 export function etcdctl(endpoints, args, options = {}) {
-  const bin = etcdBinaries().etcdctl;
   const list = Array.isArray(endpoints) ? endpoints : endpoints.split(",");
   const eps = list.join(",");
   let tls = options.tls;
@@ -523,12 +522,38 @@ export function etcdctl(endpoints, args, options = {}) {
   if (tls?.caFile !== undefined) tlsArgs.push(`--cacert=${tls.caFile}`);
   if (tls?.certFile !== undefined) tlsArgs.push(`--cert=${tls.certFile}`);
   if (tls?.keyFile !== undefined) tlsArgs.push(`--key=${tls.keyFile}`);
-  const fullArgs = [`--endpoints=${eps}`, ...tlsArgs, ...args];
+  return runTool("etcdctl", etcdBinaries().etcdctl, [`--endpoints=${eps}`, ...tlsArgs, ...args], {
+    ...options,
+    env: { ...options.env, ETCDCTL_API: "3" },
+  });
+}
+
+/**
+ * Runs etcd's offline tool (`$ETCDUTL_BIN`, else etcdutl of `$ETCD_VERSION`; on 3.4, whose etcdctl still has the
+ * offline commands, etcdctl), e.g. `["snapshot", "status", file, "-w", "json"]`. Resolves with stdout.
+ * @param {string[]} args
+ * @param {EtcdctlOptions} [options] `tls` is ignored.
+ * @returns {Promise<string>}
+ */
+export function etcdutl(args, options = {}) {
+  return runTool("etcdutl", etcdBinaries().etcdutl, args, { ...options, env: { ...options.env, ETCDCTL_API: "3" } });
+}
+
+/**
+ * Runs one of etcd's command-line tools to completion; resolves with stdout, rejects (message includes stderr) on
+ * a non-zero exit or timeout.
+ * @param {string} name
+ * @param {string} bin
+ * @param {string[]} fullArgs
+ * @param {EtcdctlOptions} options
+ * @returns {Promise<string>}
+ */
+function runTool(name, bin, fullArgs, options) {
   const timeoutMs = options.timeoutMs ?? 15000;
   return new Promise((resolve, reject) => {
     const child = spawn(bin, fullArgs, {
       stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, ...options.env, ETCDCTL_API: "3" },
+      env: { ...process.env, ...options.env },
     });
     /** @type {Buffer[]} */
     const out = [];
@@ -543,7 +568,7 @@ export function etcdctl(endpoints, args, options = {}) {
     child.stderr.on("data", (c) => err.push(c));
     child.on("error", (e) => {
       clearTimeout(timer);
-      reject(new Error(`etcdctl ${fullArgs.join(" ")}: ${e.message}`));
+      reject(new Error(`${name} ${fullArgs.join(" ")}: ${e.message}`));
     });
     child.on("close", (code, signal) => {
       clearTimeout(timer);
@@ -552,7 +577,7 @@ export function etcdctl(endpoints, args, options = {}) {
       if (code === 0 && !timedOut) resolve(stdout);
       else {
         const why = timedOut ? `timed out after ${timeoutMs} ms` : code !== null ? `exit code ${code}` : `signal ${signal}`;
-        reject(new Error(`etcdctl ${fullArgs.join(" ")}: ${why}${stderr ? `: ${stderr}` : ""}`));
+        reject(new Error(`${name} ${fullArgs.join(" ")}: ${why}${stderr ? `: ${stderr}` : ""}`));
       }
     });
     child.stdin.on("error", () => {});

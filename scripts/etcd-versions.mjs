@@ -4,8 +4,8 @@
 //   3.4  Debian's etcd-server / etcd-client packages (3.4.23).
 //   3.5, 3.6, 3.7  built from Go modules: scripts/etcd-server/main.go with the
 //        go.mod pinned for that version (go.3.5.mod, go.mod, go.3.7.mod), into
-//        .cache/etcd/<version>/ (etcd and etcdctl), rebuilt only when the pin
-//        changes.
+//        .cache/etcd/<version>/ (etcd, etcdctl and etcdutl), rebuilt only when
+//        the pin changes.
 //
 // ETCD_VERSION picks the version (default 3.6). ETCD_BIN / ETCDCTL_BIN point
 // at other binaries; the version is then read from `etcd --version`.
@@ -27,10 +27,11 @@ export const DEFAULT_ETCD_VERSION = "3.6";
 /**
  * Every version the project supports, oldest first. `modfile`: the Go module pin it is built from (under
  * scripts/etcd-server/); `debian`: installed from Debian's packages instead.
- * @type {Record<string, { modfile?: string, debian?: { etcd: string, etcdctl: string } }>}
+ * @type {Record<string, { modfile?: string, debian?: { etcd: string, etcdctl: string, etcdutl: string } }>}
  */
 export const ETCD_VERSIONS = {
-  "3.4": { debian: { etcd: "/usr/bin/etcd", etcdctl: "/usr/bin/etcdctl" } },
+  // 3.4 has no etcdutl: its etcdctl has the offline commands (snapshot status/restore) with the same output.
+  "3.4": { debian: { etcd: "/usr/bin/etcd", etcdctl: "/usr/bin/etcdctl", etcdutl: "/usr/bin/etcdctl" } },
   "3.5": { modfile: "go.3.5.mod" },
   "3.6": { modfile: "go.mod" },
   "3.7": { modfile: "go.3.7.mod" },
@@ -114,17 +115,21 @@ function pinHash(version) {
   return h.digest("hex");
 }
 
+const TOOLS = ["etcd", "etcdctl", "etcdutl"];
+
 /**
- * Paths of the etcd and etcdctl binaries of `version` (default: etcdVersion()). `$ETCD_BIN` and `$ETCDCTL_BIN`
- * win when set. Does not build or install anything: see ensureEtcdVersion().
- * @returns {{ etcd: string, etcdctl: string, version: string }}
+ * Paths of the etcd, etcdctl and etcdutl binaries of `version` (default: etcdVersion()). `$ETCD_BIN`,
+ * `$ETCDCTL_BIN` and `$ETCDUTL_BIN` win when set. Does not build or install anything: see ensureEtcd() in
+ * ensure.mjs.
+ * @returns {{ etcd: string, etcdctl: string, etcdutl: string, version: string }}
  */
 export function etcdBinaries(version = etcdVersion()) {
   const spec = ETCD_VERSIONS[checkVersion(version)];
-  const own = spec.debian ?? { etcd: path.join(cacheDir(version), "etcd"), etcdctl: path.join(cacheDir(version), "etcdctl") };
+  const own = spec.debian ?? Object.fromEntries(TOOLS.map((t) => [t, path.join(cacheDir(version), t)]));
   return {
     etcd: process.env["ETCD_BIN"] || own.etcd,
     etcdctl: process.env["ETCDCTL_BIN"] || own.etcdctl,
+    etcdutl: process.env["ETCDUTL_BIN"] || own.etcdutl,
     version,
   };
 }
@@ -134,15 +139,14 @@ export function isBuilt(version) {
   const dir = cacheDir(version);
   const stamp = path.join(dir, "pin.sha256");
   return (
-    fs.existsSync(path.join(dir, "etcd")) &&
-    fs.existsSync(path.join(dir, "etcdctl")) &&
+    TOOLS.every((t) => fs.existsSync(path.join(dir, t))) &&
     fs.existsSync(stamp) &&
     fs.readFileSync(stamp, "utf8").trim() === pinHash(version)
   );
 }
 
 /**
- * Builds etcd and etcdctl of a Go-built version into .cache/etcd/<version>/ unless they are there for the current
+ * Builds etcd, etcdctl and etcdutl of a Go-built version into .cache/etcd/<version>/ unless they are there for the current
  * pin. Needs `go` on PATH (or `$GO_BIN`) and the Go module proxy. Throws with go's output when the build fails.
  * @param {string} version
  * @param {(line: string) => void} [log]
@@ -157,7 +161,7 @@ export function buildEtcd(version, log = (line) => process.stderr.write(`${line}
   fs.rmSync(path.join(dir, "pin.sha256"), { force: true });
   log(`etcd-connect: building etcd ${pinnedRelease(version)} from Go modules into ${path.relative(root, dir)}/ (once per pin)...`);
   const env = { ...process.env, GOFLAGS: `-modfile=${spec.modfile} -mod=readonly -buildvcs=false`, CGO_ENABLED: "0" };
-  for (const [out, pkg] of [["etcd", "."], ["etcdctl", "go.etcd.io/etcd/etcdctl/v3"]]) {
+  for (const [out, pkg] of [["etcd", "."], ["etcdctl", "go.etcd.io/etcd/etcdctl/v3"], ["etcdutl", "go.etcd.io/etcd/etcdutl/v3"]]) {
     const r = spawnSync(go, ["build", "-trimpath", "-o", path.join(dir, out), pkg], { cwd: serverDir, env, encoding: "utf8" });
     if (r.error) throw new Error(`could not run ${go} (install Go, e.g. apt-get install golang-go): ${r.error.message}`);
     if (r.status !== 0) throw new Error(`building ${out} ${version} failed:\n${r.stderr}`);

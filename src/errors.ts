@@ -315,3 +315,13 @@ function fromAbortReason(reason: unknown): EtcdError {
 export function invalid(kind: EtcdErrorKind, message: string): EtcdError {
   return new EtcdError(kind, kind === "request-too-large" ? Code.ResourceExhausted : Code.InvalidArgument, message);
 }
+
+/**
+ * The error of a call the server does not know: `reason` as an EtcdError, and when it is `unimplemented`, one that
+ * says which etcd release `what` needs (e.g. `needsVersion(err, "auth status", "3.5")`).
+ */
+export function needsVersion(reason: unknown, what: string, version: string): EtcdError {
+  const e = EtcdError.from(reason);
+  if (e.code !== Code.Unimplemented) return e;
+  return new EtcdError("unimplemented", Code.Unimplemented, `${what} needs etcd ${version} or later; this server does not have it`, { cause: e });
+}

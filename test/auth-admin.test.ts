@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, connect, text } from "../src/index.js";
-import { useEtcd } from "./harness/etcd.js";
+import { etcdAtLeast, useEtcd } from "./harness/etcd.js";
 
 const etcd = useEtcd();
 let admin: Client;
@@ -17,8 +17,20 @@ describe("auth administration", () => {
     await expect(admin.auth.userAdd("x", 5 as unknown as string)).rejects.toBeInstanceOf(TypeError);
     await expect(admin.auth.enable()).rejects.toMatchObject({ kind: "root-user-not-exist" });
   });
+  it("reports auth status with the auth store's revision on etcd 3.5+, and needs 3.5 on 3.4", async () => {
+    if (!etcdAtLeast("3.5")) {
+      await expect(admin.auth.status()).rejects.toMatchObject({ kind: "unimplemented", message: "auth status needs etcd 3.5 or later; this server does not have it" });
+      return;
+    }
+    const before = await admin.auth.status();
+    expect(before.enabled).toBe(false);
+    await admin.auth.roleAdd("status-probe");
+    const after = await admin.auth.status();
+    expect(after).toEqual({ enabled: false, authRevision: before.authRevision + 1n });
+    await admin.auth.roleDelete("status-probe");
+    expect((await admin.auth.status()).authRevision).toBe(before.authRevision + 2n);
+  });
   it("manages users, roles and permissions, enables auth, and enforces it", async () => {
-    expect(await admin.auth.status()).toEqual({ enabled: false, authRevision: 0n });
     await admin.auth.userAdd("root", "rootpw");
     await admin.auth.roleAdd("root");
     await admin.auth.userGrantRole("root", "root");
@@ -49,7 +61,7 @@ describe("auth administration", () => {
     const root = await connect({ endpoints: etcd.endpoints, username: "root", password: "rootpw" });
     const bob = await connect({ endpoints: etcd.endpoints, username: "bob", password: "bobpw" });
     try {
-      expect(await root.auth.status()).toMatchObject({ enabled: true });
+      if (etcdAtLeast("3.5")) expect(await root.auth.status()).toMatchObject({ enabled: true });
       expect(text((await bob.get("app/x")).kvs[0]!.value)).toBe("inside");
       await expect(bob.get("secret")).rejects.toMatchObject({ kind: "permission-denied" });
       await expect(bob.put("app/x", "write")).rejects.toMatchObject({ kind: "permission-denied" });
@@ -74,7 +86,7 @@ describe("auth administration", () => {
       await expect(root.auth.roleAdd("root")).rejects.toMatchObject({ kind: "role-already-exists" });
 
       await root.auth.disable();
-      expect(await admin.auth.status()).toEqual({ enabled: false, authRevision: 0n });
+      if (etcdAtLeast("3.5")) expect(await admin.auth.status()).toMatchObject({ enabled: false });
       expect(text((await admin.get("secret")).kvs[0]!.value)).toBe("outside");
     } finally {
       root.close();

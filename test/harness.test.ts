@@ -291,7 +291,7 @@ describe("membership changes (member add + join, learner promote, member remove)
     unpromoted = l;
     expect(l.name).toBe("learner1");
     const out = await reconfigure(["member", "add", l.name, `--peer-urls=${l.peerUrl}`, "--learner"]);
-    expect(out).toMatch(/added to cluster/);
+    expect(out).toMatch(/added (as learner )?to cluster/);
     // The initial cluster built by the caller: every member's name=peerURL, in any order.
     const initialCluster = etcd.members.map((x) => `${x.name}=${x.peerUrl}`).join(",");
     await l.join(initialCluster);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, EtcdError, connect, saveSnapshot } from "../src/index.js";
-import { useEtcd } from "./harness/etcd.js";
+import { ETCD_VERSION, etcdAtLeast, etcdutl, useEtcd } from "./harness/etcd.js";
 
 describe("3-member cluster", () => {
   const etcd = useEtcd({ size: 3 });
@@ -18,7 +18,11 @@ describe("3-member cluster", () => {
     const ids = new Set<bigint>();
     for (const endpoint of etcd.endpoints) {
       const s = await client.maintenance.status(endpoint);
-      expect(s.version).toMatch(/^3\.4\./);
+      expect(s.version.startsWith(`${ETCD_VERSION}.`)).toBe(true);
+      // Fields added in 3.6: empty before.
+      expect(s.storageVersion).toBe(etcdAtLeast("3.6") ? `${ETCD_VERSION}.0` : "");
+      expect(s.dbSizeQuota).toBe(etcdAtLeast("3.6") ? 2n * 1024n ** 3n : 0n);
+      expect(s.downgrade).toEqual({ enabled: false, targetVersion: "" });
       expect(s.leader).not.toBe(0n);
       expect(s.dbSize).toBeGreaterThan(0n);
       expect(s.dbSizeInUse).toBeGreaterThan(0n);
@@ -76,13 +80,7 @@ describe("3-member cluster", () => {
     }
   });
 
-  it("refuses a downgrade clearly on etcd 3.4", async () => {
-    const err = await client.maintenance.downgrade("validate", "3.3").catch((e) => e);
-    expect(err).toMatchObject({ kind: "unimplemented" });
-    expect(err.message).toMatch(/needs etcd 3\.5/);
-  });
-
-  it("streams a snapshot that etcdctl accepts; an abort leaves no file behind", async () => {
+  it("streams a snapshot that etcdutl accepts; an abort leaves no file behind", async () => {
     const dir = mkdtempSync(join(tmpdir(), "etcd-connect-snap-"));
     try {
       const path = join(dir, "backup.db");
@@ -90,7 +88,7 @@ describe("3-member cluster", () => {
       const { bytes } = await saveSnapshot(client, path, { onProgress: (b) => progress.push(b) });
       expect(bytes).toBeGreaterThan(1000);
       expect(progress.at(-1)).toBe(bytes);
-      const info = JSON.parse(await etcd.etcdctl(["snapshot", "status", path, "-w", "json"], { endpoints: [] }));
+      const info = JSON.parse(await etcdutl(["snapshot", "status", path, "-w", "json"]));
       const { header } = await client.get("m/last");
       expect(BigInt(info.revision)).toBe(header.revision);
       expect(info.totalKey).toBeGreaterThan(50);
@@ -110,6 +108,39 @@ describe("3-member cluster", () => {
       expect(existsSync(join(dir, "aborted.db.part"))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("downgrade", () => {
+  // Its own member: enabling a downgrade lowers the cluster version until it is cancelled.
+  const etcd = useEtcd();
+
+  it("validates, enables and cancels on etcd 3.5+; says it needs 3.5 on 3.4", async () => {
+    const client = await connect({ endpoints: etcd.endpoints });
+    try {
+      const [major, minor] = ETCD_VERSION.split(".").map(Number) as [number, number];
+      const previous = `${major}.${minor - 1}`;
+      if (!etcdAtLeast("3.5")) {
+        const err = await client.maintenance.downgrade("validate", previous).catch((e) => e);
+        expect(err).toMatchObject({ kind: "unimplemented", code: 12 });
+        expect(err.message).toBe("downgrade needs etcd 3.5 or later; this server does not have it");
+        return;
+      }
+      // Only one minor version down, and only in the right format.
+      await expect(client.maintenance.downgrade("validate", `${major}.${minor - 2}`)).rejects.toMatchObject({ kind: "invalid-downgrade-target-version" });
+      await expect(client.maintenance.downgrade("validate", "three")).rejects.toMatchObject({ kind: "wrong-downgrade-version-format" });
+      // validate and enable answer with the cluster version (major.minor) they checked against.
+      expect((await client.maintenance.downgrade("validate", previous)).version).toBe(ETCD_VERSION);
+      expect((await client.maintenance.status()).downgrade).toEqual({ enabled: false, targetVersion: "" });
+      expect((await client.maintenance.downgrade("enable", previous)).version).toBe(ETCD_VERSION);
+      // 3.6 added the downgrade state to Status.
+      const during = etcdAtLeast("3.6") ? { enabled: true, targetVersion: `${previous}.0` } : { enabled: false, targetVersion: "" };
+      expect((await client.maintenance.status()).downgrade).toEqual(during);
+      await client.maintenance.downgrade("cancel", previous);
+      expect((await client.maintenance.status()).downgrade).toEqual({ enabled: false, targetVersion: "" });
+    } finally {
+      client.close();
     }
   });
 });

@@ -1,8 +1,7 @@
-import { Code } from "@connectrpc/connect";
 import { Permission_Type, type Permission as PermissionMessage } from "../../gen/authpb/auth_pb.js";
 import { type Bytes, prefixEnd } from "../bytes.js";
 import type { ClientContext } from "../context.js";
-import { EtcdError, invalid } from "../errors.js";
+import { invalid, needsVersion } from "../errors.js";
 import { type ResponseHeader, header } from "../kv/responses.js";
 import type { CallOptions } from "../options.js";
 import { type RangeOptions, resolveRange } from "../range.js";
@@ -29,7 +28,7 @@ export type PermissionRevoke = RangeOptions & { key: Bytes };
 /** Result of `auth.status()`. */
 export interface AuthStatusResponse {
   enabled: boolean;
-  /** Revision of the auth store (etcd 3.5+; 0 when the server cannot tell). */
+  /** Revision of the auth store: it grows with every change to users, roles, permissions and auth state. */
   authRevision: bigint;
 }
 
@@ -44,7 +43,10 @@ export interface Auth {
   /** Turns auth on (a `root` user with the `root` role must exist). */
   enable(options?: CallOptions): Promise<{ header: ResponseHeader }>;
   disable(options?: CallOptions): Promise<{ header: ResponseHeader }>;
-  /** Whether auth is on. */
+  /**
+   * Whether auth is on, and the auth store's revision (etcd 3.5+; on 3.4 it rejects with `unimplemented`, as Go's
+   * client does: a 3.4 server has no AuthStatus).
+   */
   status(options?: CallOptions): Promise<AuthStatusResponse>;
   /** Gets a token (the client does this itself when given `username`/`password`). */
   authenticate(name: string, password: string, options?: CallOptions): Promise<{ header: ResponseHeader; token: string }>;
@@ -111,16 +113,7 @@ export function createAuth(ctx: ClientContext): Auth {
         const r = await ctx.call(options, (c) => svc.authStatus({}, c));
         return { enabled: r.enabled, authRevision: r.authRevision };
       } catch (err) {
-        if (EtcdError.from(err).code !== Code.Unimplemented) throw err;
-        // etcd 3.4 has no AuthStatus. Ask with an empty user name, which
-        // changes nothing: "not enabled" or an authentication refusal tells.
-        const kind = await ctx.call(options, (c) => svc.authenticate({ name: "", password: "" }, c)).then(
-          () => "ok",
-          (e: unknown) => EtcdError.from(e).kind,
-        );
-        if (kind === "auth-not-enabled") return { enabled: false, authRevision: 0n };
-        if (kind === "auth-failed" || kind === "user-empty" || kind === "ok") return { enabled: true, authRevision: 0n };
-        throw err;
+        throw needsVersion(err, "auth status", "3.5");
       }
     },
     async authenticate(name, password, options) {

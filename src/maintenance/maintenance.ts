@@ -1,4 +1,4 @@
-import { Code, type Client as ServiceClient, createClient } from "@connectrpc/connect";
+import { type Client as ServiceClient, createClient } from "@connectrpc/connect";
 import {
   AlarmRequest_AlarmAction,
   AlarmType,
@@ -7,7 +7,7 @@ import {
   type StatusResponse as StatusMessage,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ClientContext } from "../context.js";
-import { EtcdError } from "../errors.js";
+import { EtcdError, needsVersion } from "../errors.js";
 import { type Int64, toInt64, toUint64 } from "../int64.js";
 import { type ResponseHeader, header } from "../kv/responses.js";
 import type { CallOptions } from "../options.js";
@@ -71,6 +71,7 @@ export function status(r: StatusMessage): StatusResponse {
     isLearner: r.isLearner,
     storageVersion: r.storageVersion,
     dbSizeQuota: r.dbSizeQuota,
+    downgrade: { enabled: r.downgradeInfo?.enabled ?? false, targetVersion: r.downgradeInfo?.targetVersion ?? "" },
   };
 }
 
@@ -146,9 +147,7 @@ export function createMaintenance(ctx: ClientContext): Maintenance {
         const r = await ctx.call(options, (c) => any.downgrade({ action: a, version }, c));
         return { header: header(r.header), version: r.version };
       } catch (err) {
-        const e = EtcdError.from(err);
-        if (e.code !== Code.Unimplemented) throw e;
-        throw new EtcdError("unimplemented", Code.Unimplemented, "this etcd has no downgrade API (it needs etcd 3.5 or later)", { cause: e });
+        throw needsVersion(err, "downgrade", "3.5");
       }
     },
   };

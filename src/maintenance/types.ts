@@ -23,6 +23,11 @@ export interface StatusResponse {
   storageVersion: string;
   /** The backend quota in bytes (etcd 3.6+; 0 before). */
   dbSizeQuota: bigint;
+  /**
+   * The cluster's downgrade state as this member sees it (etcd 3.6+; `{ enabled: false, targetVersion: "" }`
+   * before): `enabled` while a downgrade to `targetVersion` (e.g. "3.5.0") is under way.
+   */
+  downgrade: { enabled: boolean; targetVersion: string };
 }
 
 /** An alarm's kind. */

@@ -2,6 +2,7 @@ import type * as http from "node:http";
 import * as http2 from "node:http2";
 import { FrameScanner, Status, encodeTrailerFrame, statusFromHeaders, type GrpcStatus } from "./frames.js";
 import type { Logger } from "./logger.js";
+import { grpcTimeoutMs } from "./headers.js";
 import { describe, type Lease, type UpstreamPool } from "./upstream.js";
 
 /** A request as both `node:http` and the `node:http2` compatibility API deliver it. */
@@ -60,6 +61,8 @@ export class Exchange {
   #stream: http2.ClientHttp2Stream | undefined;
   #lease: Lease | undefined;
   #status: GrpcStatus | undefined;
+  /** When the browser's grpc-timeout passes (performance.now() clock, as startedAt), if it sent one. */
+  #deadlineAt = Infinity;
   #responded = false;
   #discardData = false;
   #pumping = false;
@@ -79,6 +82,8 @@ export class Exchange {
     this.#res = res as http.ServerResponse;
     this.#init = init;
     this.#scanner = new FrameScanner(ctx.maxRequestBytes);
+    const timeoutMs = grpcTimeoutMs(init.metadata["grpc-timeout"]);
+    if (timeoutMs !== undefined) this.#deadlineAt = init.startedAt + timeoutMs;
     if (init.pinned !== undefined) {
       // Every other endpoint counts as tried, so the pool offers only the pinned one.
       for (let i = 0; i < ctx.pool.endpoints.length; i++) if (i !== init.pinned) this.#tried.add(i);
@@ -96,6 +101,14 @@ export class Exchange {
       if (!this.#done) this.#browserGone();
     });
     this.#open().catch((err: unknown) => this.#finish({ code: Status.INTERNAL, message: `proxy error: ${describe(err)}` }));
+  }
+
+  /**
+   * etcd 3.5+ (grpc-go 1.6x and later) ends a call at its grpc-timeout by resetting the stream, without a status:
+   * past the deadline, that is DeadlineExceeded, as gRPC clients report it.
+   */
+  #deadlineStatus(): GrpcStatus | undefined {
+    return performance.now() >= this.#deadlineAt ? { code: Status.DEADLINE_EXCEEDED, message: "context deadline exceeded" } : undefined;
   }
 
   /** Ends the call with `status` (e.g. when the proxy shuts down) and cancels the upstream stream. */
@@ -178,7 +191,7 @@ export class Exchange {
     });
     stream.on("end", () => {
       if (stream !== this.#stream) return;
-      this.#finish(this.#status ?? { code: Status.UNAVAILABLE, message: "etcd ended the stream without a status" });
+      this.#finish(this.#status ?? this.#deadlineStatus() ?? { code: Status.UNAVAILABLE, message: "etcd ended the stream without a status" });
     });
     stream.on("error", (err) => {
       error = err;
@@ -196,7 +209,7 @@ export class Exchange {
         return;
       }
       const why = error !== undefined ? describe(error) : sessionLost ? "connection lost" : `reset (code ${stream.rstCode})`;
-      this.#finish(this.#status ?? { code: Status.UNAVAILABLE, message: `etcd stream failed: ${why}` });
+      this.#finish(this.#status ?? this.#deadlineStatus() ?? { code: Status.UNAVAILABLE, message: `etcd stream failed: ${why}` });
     });
 
     // A replacement stream gets everything the browser has sent so far.

@@ -29,3 +29,11 @@ export function filterRequestHeaders(incoming: IncomingHttpHeaders): FilteredHea
   }
   return { ok: true, headers };
 }
+
+const UNIT_MS: Record<string, number> = { H: 3_600_000, M: 60_000, S: 1000, m: 1, u: 0.001, n: 0.000001 };
+
+/** The milliseconds of a `grpc-timeout` value that filterRequestHeaders accepted ("500m" -> 500), else undefined. */
+export function grpcTimeoutMs(value: unknown): number | undefined {
+  if (typeof value !== "string" || !GRPC_TIMEOUT.test(value)) return undefined;
+  return Number(value.slice(0, -1)) * UNIT_MS[value.slice(-1)]!;
+}

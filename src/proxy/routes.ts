@@ -13,6 +13,7 @@ export interface Route {
 // one of them (it only issues a token), so that viewers of an etcd with auth on can sign in and read what they may.
 const READ_ONLY = new Set([
   "/etcdserverpb.KV/Range",
+  "/etcdserverpb.KV/RangeStream",
   "/etcdserverpb.Watch/Watch",
   "/etcdserverpb.Lease/LeaseTimeToLive",
   "/etcdserverpb.Lease/LeaseLeases",

@@ -15,6 +15,7 @@ import { interceptorRequest } from "./call-request.js";
 import type { TransportFactoryOptions } from "../options.js";
 import type { EtcdTransport } from "./etcd-transport.js";
 import { FrameReader, framePrefix, wholeFrame } from "./grpc-frames.js";
+import { ErrorCode } from "./h2/frames.js";
 import type { H2Headers } from "./h2/hpack.js";
 import type { H2Stream, H2StreamListener } from "./h2/stream.js";
 import { LeanSession } from "./lean-session.js";
@@ -173,6 +174,8 @@ abstract class Call<M extends DescMethodUnary | DescMethodStreaming, R> implemen
   /** Why the client ended the call (abort, deadline, bad frame), if it did. */
   failure: ConnectError | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** performance.now() at which the deadline passes, when there is one. */
+  private deadlineAt = Infinity;
   private onAbort: (() => void) | undefined;
 
   constructor(
@@ -196,7 +199,8 @@ abstract class Call<M extends DescMethodUnary | DescMethodStreaming, R> implemen
     }
     this.session.streamOpened();
     if (timeoutMs !== undefined) {
-      this.timer = setTimeout(() => this.cancel(new ConnectError("the operation timed out", Code.DeadlineExceeded)), timeoutMs);
+      this.deadlineAt = performance.now() + timeoutMs;
+      this.timer = setTimeout(() => this.cancel(deadlineExceeded()), timeoutMs);
     }
     if (signal !== undefined) {
       this.onAbort = () => this.cancel(aborted(signal));
@@ -240,6 +244,9 @@ abstract class Call<M extends DescMethodUnary | DescMethodStreaming, R> implemen
     this.session.streamClosed();
     if (this.timer !== undefined) clearTimeout(this.timer);
     if (this.onAbort !== undefined) this.signal!.removeEventListener("abort", this.onAbort);
+    // etcd 3.5+ (grpc-go 1.6x and later) ends a call at its grpc-timeout with RST_STREAM CANCEL and no status; that
+    // reset can be read before our own timer runs.
+    if (this.failure === undefined && rstCode === ErrorCode.Cancel && performance.now() >= this.deadlineAt) this.failure = deadlineExceeded();
     this.closed(this.failure ?? statusOf(this.headers, this.trailers, rstCode, error));
   }
 
@@ -413,6 +420,10 @@ function httpToCode(status: number): Code {
     default:
       return Code.Unknown;
   }
+}
+
+function deadlineExceeded(): ConnectError {
+  return new ConnectError("the operation timed out", Code.DeadlineExceeded);
 }
 
 function unavailable(err: unknown): ConnectError {

@@ -20,6 +20,7 @@ import {
   Cluster,
   Member,
   etcdctl,
+  etcdutl,
   fetchMetrics,
   isHealthy,
   metricValue,
@@ -36,8 +37,17 @@ import type {
   PrepareMemberOptions,
   StartClusterOptions,
 } from "../../scripts/etcd-cluster.mjs";
+import { compareVersions, etcdVersion } from "../../scripts/etcd-versions.mjs";
 
-export { Cluster, Member, etcdctl, fetchMetrics, isHealthy, metricValue, pickFreePorts, startCluster, tailFile };
+/** The etcd version (major.minor) this run tests against: `ETCD_VERSION`, default 3.6 (scripts/etcd-versions.mjs). */
+export const ETCD_VERSION: string = etcdVersion();
+
+/** Whether this run's etcd is `version` ("3.5") or newer: for tests of features and behaviour that changed. */
+export function etcdAtLeast(version: string): boolean {
+  return compareVersions(ETCD_VERSION, version) >= 0;
+}
+
+export { Cluster, Member, etcdctl, etcdutl, fetchMetrics, isHealthy, metricValue, pickFreePorts, startCluster, tailFile };
 export type {
   ClusterTls,
   ClusterTlsOptions,
