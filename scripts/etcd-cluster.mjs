@@ -540,6 +540,20 @@ export function etcdutl(args, options = {}) {
 }
 
 /**
+ * The environment for etcd and its tools: ours without the `ETCD_*` and `ETCDCTL_*` variables, which etcd and
+ * etcdctl read as flags (`ETCD_VERSION=3.4` would be `--version=3.4`, a parse error in 3.4). Every flag the
+ * launcher means to pass is on the command line.
+ * @param {NodeJS.ProcessEnv} [extra]
+ * @returns {NodeJS.ProcessEnv}
+ */
+function serverEnv(extra = {}) {
+  /** @type {NodeJS.ProcessEnv} */
+  const env = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^ETCD(CTL|UTL)?_/.test(k)) env[k] = v;
+  return { ...env, ...extra };
+}
+
+/**
  * Runs one of etcd's command-line tools to completion; resolves with stdout, rejects (message includes stderr) on
  * a non-zero exit or timeout.
  * @param {string} name
@@ -553,7 +567,7 @@ function runTool(name, bin, fullArgs, options) {
   return new Promise((resolve, reject) => {
     const child = spawn(bin, fullArgs, {
       stdio: ["pipe", "pipe", "pipe"],
-      env: { ...process.env, ...options.env },
+      env: serverEnv(options.env),
     });
     /** @type {Buffer[]} */
     const out = [];
@@ -699,7 +713,7 @@ export class Member {
       child = spawn(this.etcdBin, this.args, {
         stdio: ["ignore", fd, fd],
         detached: false,
-        env: process.env,
+        env: serverEnv(),
       });
     } finally {
       fs.closeSync(fd);

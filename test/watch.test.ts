@@ -4,7 +4,7 @@ import { type Client, EtcdError, type WatchOptions, type Watcher, compare, conne
 import { useEtcd } from "./harness/etcd.js";
 import { consume, describeEvents, expectInOrderOnce } from "./harness/watch.js";
 
-const etcd = useEtcd({ extraArgs: ["--experimental-watch-progress-notify-interval=300ms"] });
+const etcd = useEtcd({ extraArgs: ["--watch-progress-notify-interval=300ms"] });
 let client: Client;
 let writer: Client;
 beforeAll(async () => {

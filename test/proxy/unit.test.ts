@@ -151,6 +151,7 @@ describe("routes", () => {
     expect(readOnly.sort()).toEqual(
       [
         "/etcdserverpb.KV/Range",
+        "/etcdserverpb.KV/RangeStream",
         "/etcdserverpb.Watch/Watch",
         "/etcdserverpb.Lease/LeaseTimeToLive",
         "/etcdserverpb.Lease/LeaseLeases",
