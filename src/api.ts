@@ -25,7 +25,7 @@ export {
   type SortOrder,
 } from "./op.js";
 export { compare, type Compare, type CompareOperator } from "./compare.js";
-export type { KV, CompactOptions } from "./kv/kv.js";
+export type { KV, CompactOptions, GetStreamChunk } from "./kv/kv.js";
 export type {
   ResponseHeader,
   KeyValue,

@@ -40,3 +40,36 @@ export async function runCall<T>(
     throw EtcdError.from(err);
   }
 }
+
+/**
+ * Runs one server-streaming RPC as an async generator with the caller's signal and deadline (for the whole
+ * stream). `break` ends the call, which Connect's own iterators do not do; errors come out as `EtcdError`, or as
+ * `mapError` makes them.
+ */
+export async function* runServerStream<T>(
+  options: CallOptions | undefined,
+  defaultRequireLeader: boolean,
+  rpc: (connectOptions: ConnectCallOptions) => AsyncIterable<T>,
+  mapError: (err: unknown) => EtcdError = EtcdError.from,
+): AsyncGenerator<T, void, undefined> {
+  const signal = options?.signal;
+  if (signal?.aborted) throw EtcdError.aborted(signal);
+  const timeoutMs = options?.timeoutMs;
+  if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
+    throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+  }
+  const done = new AbortController();
+  const connectOptions: ConnectCallOptions = { signal: signal ? AbortSignal.any([signal, done.signal]) : done.signal, timeoutMs };
+  if (options?.requireLeader ?? defaultRequireLeader) connectOptions.headers = requireLeaderHeaders;
+  try {
+    for await (const r of rpc(connectOptions)) {
+      if (signal?.aborted) throw EtcdError.aborted(signal);
+      yield r;
+    }
+  } catch (err) {
+    if (signal?.aborted) throw EtcdError.aborted(signal);
+    throw mapError(err);
+  } finally {
+    done.abort();
+  }
+}

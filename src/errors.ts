@@ -317,11 +317,12 @@ export function invalid(kind: EtcdErrorKind, message: string): EtcdError {
 }
 
 /**
- * The error of a call the server does not know: `reason` as an EtcdError, and when it is `unimplemented`, one that
- * says which etcd release `what` needs (e.g. `needsVersion(err, "auth status", "3.5")`).
+ * The error of a call the server may not know: `reason` as an EtcdError, and when the server answered that it has
+ * no such method (gRPC's `unknown method ...`/`unknown service ...`), one that says which etcd release `what`
+ * needs (e.g. `needsVersion(err, "auth status", "3.5")`).
  */
 export function needsVersion(reason: unknown, what: string, version: string): EtcdError {
   const e = EtcdError.from(reason);
-  if (e.code !== Code.Unimplemented) return e;
+  if (e.code !== Code.Unimplemented || !/unknown (method|service)/.test(e.rawMessage)) return e;
   return new EtcdError("unimplemented", Code.Unimplemented, `${what} needs etcd ${version} or later; this server does not have it`, { cause: e });
 }

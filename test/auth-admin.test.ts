@@ -19,7 +19,7 @@ describe("auth administration", () => {
   });
   it("reports auth status with the auth store's revision on etcd 3.5+, and needs 3.5 on 3.4", async () => {
     if (!etcdAtLeast("3.5")) {
-      await expect(admin.auth.status()).rejects.toMatchObject({ kind: "unimplemented", message: "auth status needs etcd 3.5 or later; this server does not have it" });
+      await expect(admin.auth.status()).rejects.toMatchObject({ kind: "unimplemented", rawMessage: "auth status needs etcd 3.5 or later; this server does not have it" });
       return;
     }
     const before = await admin.auth.status();

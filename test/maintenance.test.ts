@@ -124,7 +124,7 @@ describe("downgrade", () => {
       if (!etcdAtLeast("3.5")) {
         const err = await client.maintenance.downgrade("validate", previous).catch((e) => e);
         expect(err).toMatchObject({ kind: "unimplemented", code: 12 });
-        expect(err.message).toBe("downgrade needs etcd 3.5 or later; this server does not have it");
+        expect(err.rawMessage).toBe("downgrade needs etcd 3.5 or later; this server does not have it");
         return;
       }
       // Only one minor version down, and only in the right format.

@@ -19,6 +19,8 @@ import {
   type TxnSpec,
   op,
 } from "../op.js";
+import { runServerStream } from "../call.js";
+import { needsVersion } from "../errors.js";
 import type { CallOptions } from "../options.js";
 import type { Prefixer } from "../namespace/prefix.js";
 import { checkRequestSize, opSizeBound } from "../request-size.js";
@@ -26,8 +28,10 @@ import {
   type CompactResponse,
   type DeleteResponse,
   type GetResponse,
+  type KeyValue,
   type OpResponse,
   type PutResponse,
+  type ResponseHeader,
   type TxnResponse,
   deleteResponse,
   getResponse,
@@ -45,10 +49,27 @@ export interface CompactOptions {
   physical?: boolean;
 }
 
+/** One chunk of `getStream()`: the next keys in key order; the last chunk also says how the read ended. */
+export interface GetStreamChunk {
+  kvs: KeyValue[];
+  /**
+   * On the last chunk only: the revision every chunk was read at (`header.revision`), whether `limit` left keys
+   * out (`more`) and how many keys match in all (`count`), as a get's response has them.
+   */
+  last?: { header: ResponseHeader; more: boolean; count: bigint };
+}
+
 /** The key-value calls of a client (Go's `clientv3.KV`). */
 export interface KV {
   /** Reads a key, a prefix (`prefix`), a range (`end`) or every key from one on (`fromKey`). */
   get(key: Bytes, options?: GetOptions & CallOptions): Promise<GetResponse>;
+  /**
+   * Reads a key range in chunks as etcd streams them (etcd 3.7+ `RangeStream`, Go's `KV.GetStream`), all at one
+   * revision: for ranges too large to hold or send as one response. Takes get's options except `sort` and the
+   * min/max revision filters (a TypeError before sending). `break`, `signal` or `timeoutMs` (for the whole stream)
+   * end the call. On etcd before 3.7 the iteration throws `unimplemented`, saying so.
+   */
+  getStream(key: Bytes, options?: GetOptions & CallOptions): AsyncIterable<GetStreamChunk>;
   /** Writes one key. */
   put(key: Bytes, value: Bytes, options?: PutOptions & CallOptions): Promise<PutResponse>;
   /** Deletes a key, a prefix or a range. */
@@ -75,6 +96,19 @@ export function createKV(ctx: ClientContext, ns?: Prefixer): KV {
     if (ns) for (const kv of r.kvs) ns.kv(kv);
     return r;
   }
+  async function* execGetStream(o: GetOp, options: CallOptions | undefined): AsyncGenerator<GetStreamChunk> {
+    if (ns) o = ns.op(o) as GetOp;
+    checkRequestSize(RangeRequestSchema, o.request, opSizeBound(o), limit);
+    ctx.ensureOpen();
+    const chunks = runServerStream(options, ctx.requireLeader, (c) => ctx.services.kv.rangeStream(o.request, c), (err) =>
+      needsVersion(err, "getStream (KV.RangeStream)", "3.7"),
+    );
+    for await (const { rangeResponse: r } of chunks) {
+      if (r === undefined) continue;
+      if (ns) for (const kv of r.kvs) ns.kv(kv);
+      yield r.header === undefined ? { kvs: r.kvs } : { kvs: r.kvs, last: { header: header(r.header), more: r.more, count: r.count } };
+    }
+  }
   async function execPut(o: PutOp, options: CallOptions | undefined): Promise<PutResponse> {
     if (ns) o = ns.op(o) as PutOp;
     checkRequestSize(PutRequestSchema, o.request, opSizeBound(o), limit);
@@ -99,6 +133,12 @@ export function createKV(ctx: ClientContext, ns?: Prefixer): KV {
 
   return {
     get: (key, options) => attempt(() => execGet(op.get(key, options), options)),
+    getStream(key, options) {
+      if (options?.sort !== undefined || options?.minModRevision !== undefined || options?.maxModRevision !== undefined || options?.minCreateRevision !== undefined || options?.maxCreateRevision !== undefined) {
+        throw new TypeError("getStream() takes no sort or min/max revision filters (etcd's RangeStream has none): use get()");
+      }
+      return execGetStream(op.get(key, options), options);
+    },
     put: (key, value, options) => attempt(() => execPut(op.put(key, value, options), options)),
     delete: (key, options) => attempt(() => execDelete(op.delete(key, options), options)),
     txn: (spec, options) => attempt(() => execTxn(op.txn(spec), options)),

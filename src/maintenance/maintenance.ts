@@ -6,6 +6,7 @@ import {
   Maintenance as MaintenanceService,
   type StatusResponse as StatusMessage,
 } from "../../gen/etcdserverpb/rpc_pb.js";
+import { runServerStream } from "../call.js";
 import type { ClientContext } from "../context.js";
 import { EtcdError, needsVersion } from "../errors.js";
 import { type Int64, toInt64, toUint64 } from "../int64.js";
@@ -158,21 +159,11 @@ function optionalHeader(r: { header?: ResponseHeader }): { header?: ResponseHead
   return r.header === undefined ? {} : { header: r.header };
 }
 
-/** The snapshot stream's chunks; ends the call on break (Connect's iterators ignore it). */
+/** The snapshot stream's chunks; `break` ends the call. */
 async function* snapshotChunks(ctx: ClientContext, signal: AbortSignal | undefined): AsyncGenerator<Uint8Array> {
   ctx.ensureOpen();
-  const done = new AbortController();
-  const linked = signal ? AbortSignal.any([signal, done.signal]) : done.signal;
-  try {
-    for await (const r of ctx.services.maintenance.snapshot({}, { signal: linked })) {
-      if (signal?.aborted) throw EtcdError.aborted(signal);
-      if (r.blob.length > 0) yield r.blob;
-    }
-  } catch (err) {
-    if (signal?.aborted) throw EtcdError.aborted(signal);
-    throw EtcdError.from(err);
-  } finally {
-    done.abort();
+  for await (const r of runServerStream({ signal }, false, (c) => ctx.services.maintenance.snapshot({}, c))) {
+    if (r.blob.length > 0) yield r.blob;
   }
 }
 
