@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, EtcdError, connect } from "../src/index.js";
-import { useEtcd } from "./harness/etcd.js";
+import { etcdAtLeast, useEtcd } from "./harness/etcd.js";
 
 const etcd = useEtcd({ size: 3 });
 let client: Client;
@@ -58,6 +58,15 @@ describe("no-leader", () => {
       // The same per call, on a client without the default.
       await expect(perCall.get("nl", { serializable: true, requireLeader: true, timeoutMs: 1000 })).rejects.toMatchObject({ kind: "no-leader" });
       expect((await perCall.get("nl", { serializable: true, timeoutMs: 1000 })).count).toBe(0n);
+      // memberList: serializable answers from the member's own view; linearizable (the default) needs a leader on
+      // etcd 3.5+, while 3.4 always answered locally.
+      expect((await perCall.cluster.memberList({ serializable: true, timeoutMs: 1000 })).members).toHaveLength(3);
+      const linearizable = await perCall.cluster.memberList({ timeoutMs: 1500 }).then(
+        (r) => `served ${r.members.length}`,
+        (e: EtcdError) => e.kind,
+      );
+      if (etcdAtLeast("3.5")) expect(["deadline-exceeded", "timeout"]).toContain(linearizable);
+      else expect(linearizable).toBe("served 3");
     } finally {
       c.close();
       perCall.close();

@@ -20,7 +20,9 @@ describe("3-member cluster", () => {
       const s = await client.maintenance.status(endpoint);
       expect(s.version.startsWith(`${ETCD_VERSION}.`)).toBe(true);
       // Fields added in 3.6: empty before.
-      expect(s.storageVersion).toBe(etcdAtLeast("3.6") ? `${ETCD_VERSION}.0` : "");
+      // (The storage version trails the server's: it is the newest schema the whole cluster has migrated to.)
+      if (etcdAtLeast("3.6")) expect(s.storageVersion).toMatch(/^3\.[5-9]\.0$/);
+      else expect(s.storageVersion).toBe("");
       expect(s.dbSizeQuota).toBe(etcdAtLeast("3.6") ? 2n * 1024n ** 3n : 0n);
       expect(s.downgrade).toEqual({ enabled: false, targetVersion: "" });
       expect(s.leader).not.toBe(0n);
@@ -46,6 +48,10 @@ describe("3-member cluster", () => {
     const hashes = await Promise.all(etcd.endpoints.map((e) => client.maintenance.hashKV(e, header.revision)));
     expect(new Set(hashes.map((h) => h.hash)).size).toBe(1);
     expect(hashes[0]!.hash).not.toBe(0);
+    // The revision the hash covers came with etcd 3.6; 0 before.
+    for (const h of hashes) expect(h.hashRevision).toBe(etcdAtLeast("3.6") ? header.revision : 0n);
+    const latest = await client.maintenance.hashKV(etcd.endpoints[0]!);
+    expect(latest.hashRevision).toBe(etcdAtLeast("3.6") ? latest.header.revision : 0n);
     const backend = await client.maintenance.hash(etcd.endpoints[0]!);
     expect(typeof backend.hash).toBe("number");
   });
@@ -116,7 +122,7 @@ describe("downgrade", () => {
   // Its own member: enabling a downgrade lowers the cluster version until it is cancelled.
   const etcd = useEtcd();
 
-  it("validates, enables and cancels on etcd 3.5+; says it needs 3.5 on 3.4", async () => {
+  it("validates, enables and cancels on etcd 3.6+, validates and cancels on 3.5, says it needs 3.5 on 3.4", async () => {
     const client = await connect({ endpoints: etcd.endpoints });
     try {
       const [major, minor] = ETCD_VERSION.split(".").map(Number) as [number, number];
@@ -130,13 +136,19 @@ describe("downgrade", () => {
       // Only one minor version down, and only in the right format.
       await expect(client.maintenance.downgrade("validate", `${major}.${minor - 2}`)).rejects.toMatchObject({ kind: "invalid-downgrade-target-version" });
       await expect(client.maintenance.downgrade("validate", "three")).rejects.toMatchObject({ kind: "wrong-downgrade-version-format" });
-      // validate and enable answer with the cluster version (major.minor) they checked against.
-      expect((await client.maintenance.downgrade("validate", previous)).version).toBe(ETCD_VERSION);
+      // validate answers with the cluster version it checked against ("3.5.0" from 3.5, "3.6" later).
+      const clusterVersion = etcdAtLeast("3.6") ? ETCD_VERSION : `${ETCD_VERSION}.0`;
+      expect((await client.maintenance.downgrade("validate", previous)).version).toBe(clusterVersion);
+      if (!etcdAtLeast("3.6")) {
+        // etcd 3.5 takes a downgrade enable but never answers it (its downgrade support is incomplete; downgrades
+        // work from 3.6), so only validate and cancel are checked there.
+        await expect(client.maintenance.downgrade("cancel", previous)).rejects.toMatchObject({ kind: "no-inflight-downgrade" });
+        return;
+      }
       expect((await client.maintenance.status()).downgrade).toEqual({ enabled: false, targetVersion: "" });
-      expect((await client.maintenance.downgrade("enable", previous)).version).toBe(ETCD_VERSION);
+      expect((await client.maintenance.downgrade("enable", previous)).version).toBe(clusterVersion);
       // 3.6 added the downgrade state to Status.
-      const during = etcdAtLeast("3.6") ? { enabled: true, targetVersion: `${previous}.0` } : { enabled: false, targetVersion: "" };
-      expect((await client.maintenance.status()).downgrade).toEqual(during);
+      expect((await client.maintenance.status()).downgrade).toEqual({ enabled: true, targetVersion: `${previous}.0` });
       await client.maintenance.downgrade("cancel", previous);
       expect((await client.maintenance.status()).downgrade).toEqual({ enabled: false, targetVersion: "" });
     } finally {

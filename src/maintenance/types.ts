@@ -4,7 +4,7 @@ import type { ResponseHeader } from "../kv/responses.js";
 /** A member's status (Go's `StatusResponse`); fields etcd 3.4 does not fill stay empty or 0. */
 export interface StatusResponse {
   header: ResponseHeader;
-  /** The member's etcd version, e.g. "3.4.23". */
+  /** The member's etcd version, e.g. "3.6.17". */
   version: string;
   /** Size of the backend database file in bytes. */
   dbSize: bigint;

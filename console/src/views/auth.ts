@@ -40,19 +40,28 @@ export function authView(app: App, root: HTMLElement): () => void {
   const load = async () => {
     try {
       const auth = app.client.auth;
-      const st = await auth.status();
+      // etcd 3.4 has no AuthStatus: its state is then unknown, and both buttons are offered.
+      const st = await auth.status().catch((err: unknown) => {
+        if ((err as { kind?: string }).kind === "unimplemented") return undefined;
+        throw err;
+      });
       const [userNames, roleNames] = await Promise.all([auth.userList(), auth.roleList()]);
       const userRoles = await Promise.all(userNames.map((u) => auth.userGet(u).then((r) => r.roles)));
       const rolePerms = await Promise.all(roleNames.map((r) => auth.roleGet(r).then((x) => x.permissions)));
       if (stopped) return;
       replaceChildren(
         status,
-        h("span", { class: `state ${st.enabled ? "ready" : "idle"}` }, st.enabled ? "authentication enabled" : "authentication disabled"),
-        st.authRevision ? h("span", { class: "muted" }, ` auth revision ${st.authRevision}`) : null,
+        st === undefined
+          ? h("span", { class: "state idle" }, "authentication state unknown (etcd 3.4 cannot report it)")
+          : h("span", { class: `state ${st.enabled ? "ready" : "idle"}` }, st.enabled ? "authentication enabled" : "authentication disabled"),
+        st?.authRevision ? h("span", { class: "muted" }, ` auth revision ${st.authRevision}`) : null,
         " ",
-        st.enabled
+        st?.enabled !== false
           ? h("button", { class: "danger", onclick: guarded(() => change("Disable authentication", "Disable authentication? Every client gets full access.", () => auth.disable(), "Disable")) }, "Disable")
-          : h("button", { onclick: guarded(() => change("Enable authentication", "Enable authentication? Clients must then sign in; the root user must exist.", () => auth.enable(), "Enable")) }, "Enable"),
+          : null,
+        st?.enabled !== true
+          ? h("button", { onclick: guarded(() => change("Enable authentication", "Enable authentication? Clients must then sign in; the root user must exist.", () => auth.enable(), "Enable")) }, "Enable")
+          : null,
       );
       replaceChildren(
         users,
