@@ -6,6 +6,13 @@ import { retryWritesKey } from "./transport/endpoints.js";
 /** etcd's metadata that makes a member refuse work while it has no leader. */
 export const requireLeaderHeaders: HeadersInit = { hasleader: "true" };
 
+function checkTimeout(timeoutMs: number | undefined): number | undefined {
+  if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
+    throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
+  }
+  return timeoutMs;
+}
+
 /**
  * Runs one RPC with the caller's signal and deadline, and turns whatever it
  * throws into an `EtcdError`. An already aborted signal rejects before
@@ -19,10 +26,7 @@ export async function runCall<T>(
 ): Promise<T> {
   const signal = options?.signal;
   if (signal?.aborted) throw EtcdError.aborted(signal);
-  const timeoutMs = options?.timeoutMs ?? defaultTimeoutMs;
-  if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
-    throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
-  }
+  const timeoutMs = checkTimeout(options?.timeoutMs ?? defaultTimeoutMs);
   const requireLeader = options?.requireLeader ?? defaultRequireLeader;
   const retry = options?.retry === true;
   let connectOptions: ConnectCallOptions | undefined;
@@ -54,10 +58,7 @@ export async function* runServerStream<T>(
 ): AsyncGenerator<T, void, undefined> {
   const signal = options?.signal;
   if (signal?.aborted) throw EtcdError.aborted(signal);
-  const timeoutMs = options?.timeoutMs;
-  if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
-    throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
-  }
+  const timeoutMs = checkTimeout(options?.timeoutMs);
   const done = new AbortController();
   const connectOptions: ConnectCallOptions = { signal: signal ? AbortSignal.any([signal, done.signal]) : done.signal, timeoutMs };
   if (options?.requireLeader ?? defaultRequireLeader) connectOptions.headers = requireLeaderHeaders;

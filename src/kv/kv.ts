@@ -134,8 +134,8 @@ export function createKV(ctx: ClientContext, ns?: Prefixer): KV {
   return {
     get: (key, options) => attempt(() => execGet(op.get(key, options), options)),
     getStream(key, options) {
-      if (options?.sort !== undefined || options?.minModRevision !== undefined || options?.maxModRevision !== undefined || options?.minCreateRevision !== undefined || options?.maxCreateRevision !== undefined) {
-        throw new TypeError("getStream() takes no sort or min/max revision filters (etcd's RangeStream has none): use get()");
+      for (const name of STREAM_REFUSES) {
+        if (options?.[name] !== undefined) throw new TypeError(`getStream() takes no ${name} (etcd's RangeStream has none): use get()`);
       }
       return execGetStream(op.get(key, options), options);
     },
@@ -164,6 +164,9 @@ export function createKV(ctx: ClientContext, ns?: Prefixer): KV {
     },
   };
 }
+
+/** get() options that etcd's RangeStream refuses. */
+const STREAM_REFUSES = ["sort", "minModRevision", "maxModRevision", "minCreateRevision", "maxCreateRevision"] as const;
 
 /**
  * Runs `call`, turning a synchronous throw (bad arguments while building the

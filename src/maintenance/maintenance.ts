@@ -59,21 +59,9 @@ const downgradeActions = {
 
 /** Converts a status message to the public shape. */
 export function status(r: StatusMessage): StatusResponse {
-  return {
-    header: header(r.header),
-    version: r.version,
-    dbSize: r.dbSize,
-    dbSizeInUse: r.dbSizeInUse,
-    leader: r.leader,
-    raftIndex: r.raftIndex,
-    raftTerm: r.raftTerm,
-    raftAppliedIndex: r.raftAppliedIndex,
-    errors: r.errors,
-    isLearner: r.isLearner,
-    storageVersion: r.storageVersion,
-    dbSizeQuota: r.dbSizeQuota,
-    downgrade: { enabled: r.downgradeInfo?.enabled ?? false, targetVersion: r.downgradeInfo?.targetVersion ?? "" },
-  };
+  // Every scalar field keeps its name; only the header and the downgrade state are reshaped.
+  const { $typeName, header: h, downgradeInfo, ...fields } = r;
+  return { ...fields, header: header(h), downgrade: { enabled: downgradeInfo?.enabled ?? false, targetVersion: downgradeInfo?.targetVersion ?? "" } };
 }
 
 /** Builds the Maintenance facade. @internal */
@@ -127,7 +115,8 @@ export function createMaintenance(ctx: ClientContext): Maintenance {
       const svc = at(endpoint);
       const rev = revision === undefined ? 0n : toInt64(revision, "revision", 0n);
       const r = await ctx.call(options, (c) => svc.hashKV({ revision: rev }, c));
-      return { header: header(r.header), hash: r.hash, compactRevision: r.compactRevision, hashRevision: r.hashRevision };
+      const { $typeName, header: h, ...fields } = r;
+      return { ...fields, header: header(h) };
     },
     snapshot(options) {
       return snapshotChunks(ctx, options?.signal);
