@@ -8,7 +8,7 @@ import {
   encodeTrailerFrame,
   statusFromHeaders,
 } from "../../src/proxy/frames.js";
-import { filterRequestHeaders } from "../../src/proxy/headers.js";
+import { filterRequestHeaders, grpcTimeoutMs } from "../../src/proxy/headers.js";
 import { createProxy } from "../../src/proxy/index.js";
 import { createLogger } from "../../src/proxy/logger.js";
 import { ROUTES, findRoute } from "../../src/proxy/routes.js";
@@ -211,5 +211,17 @@ describe("logger", () => {
     expect(silent.lines).toEqual([]);
     const throwing = createLogger({ debug() {}, info() {}, warn() {}, error() { throw new Error("sink down"); } }, "info");
     expect(() => throwing.error("x")).not.toThrow();
+  });
+});
+
+describe("grpcTimeoutMs", () => {
+  it("reads each gRPC timeout unit in milliseconds, and nothing else", () => {
+    expect(grpcTimeoutMs("500m")).toBe(500);
+    expect(grpcTimeoutMs("2S")).toBe(2000);
+    expect(grpcTimeoutMs("1M")).toBe(60000);
+    expect(grpcTimeoutMs("1H")).toBe(3600000);
+    expect(grpcTimeoutMs("1500u")).toBe(1.5);
+    expect(grpcTimeoutMs("99999999n")).toBeCloseTo(99.999999);
+    for (const bad of [undefined, "", "5", "5s", "123456789m", " 5m", 5]) expect(grpcTimeoutMs(bad)).toBeUndefined();
   });
 });
