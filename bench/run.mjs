@@ -216,6 +216,13 @@ function targetsSection(nof, getv, extra, bundle) {
     return verdict(ok, parts.map((x) => `${x.label} ${fr(x.p)} (${x.us === undefined ? '-' : Math.round(x.us)} µs)`).join('; '));
   })]);
 
+  // etcd's own CPU while it served each client's run (the kit's env.etcd_cpu_s): the same work for every client.
+  rows.push(['etcd CPU serving the client <= serving Go (whole `nofsync` run; gets-only `nofsync-getvariant` run)', ...names.map((n) => {
+    const all = paired(nof.runs, n, base, (r) => getPath(r, 'env.etcd_cpu_s'));
+    const gets = paired(getv.runs, n, base, (r) => getPath(r, 'env.etcd_cpu_s'));
+    return verdict(all && gets ? all.median <= 1.0 && gets.median <= 1.0 : undefined, `${fr(all)} Go (all phases); ${fr(gets)} Go (gets)`);
+  })]);
+
   rows.push(['peak RSS < 80 MB (standard run, max over the rounds)', ...names.map((n) => {
     const rss = values(nof.runs, n, (r) => getPath(r, 'rusage.maxrss_mb'));
     const mx = rss.length ? Math.max(...rss) : undefined;
