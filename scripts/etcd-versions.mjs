@@ -92,13 +92,17 @@ export function etcdVersion() {
   return DEFAULT_ETCD_VERSION;
 }
 
-/** The full release a version is pinned to, e.g. "3.6.17" (from its go.mod), or "debian" for 3.4. */
+/**
+ * The full release a version is pinned to, e.g. "3.6.17" (from its go.mod), or "debian" for 3.4.
+ * @param {string} version
+ * @returns {string}
+ */
 export function pinnedRelease(version) {
   const spec = ETCD_VERSIONS[checkVersion(version)];
   if (!spec.modfile) return "debian";
   const mod = fs.readFileSync(path.join(serverDir, spec.modfile), "utf8");
   const m = /go\.etcd\.io\/etcd\/server\/v3 v(\S+)/.exec(mod);
-  if (!m) throw new Error(`${spec.modfile} does not require go.etcd.io/etcd/server/v3`);
+  if (!m?.[1]) throw new Error(`${spec.modfile} does not require go.etcd.io/etcd/server/v3`);
   return m[1];
 }
 
