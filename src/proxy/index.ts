@@ -20,6 +20,7 @@ import { Status } from "./frames.js";
 import { createRequestHandler, type HandlerState, type ProxyHandler } from "./handler.js";
 import { resolveOptions, type ProxyOptions } from "./options.js";
 import { UpstreamPool } from "./upstream.js";
+import { pem } from "../util/pem.js";
 
 export type { ProxyLogLevel, ProxyLogger, ProxyOptions, ProxyUpstreamTls } from "./options.js";
 export { DEFAULT_MAX_REQUEST_BYTES } from "./options.js";
@@ -140,8 +141,4 @@ export function createProxy(options: ProxyOptions): EtcdProxy {
   };
 
   return { listen, close, handler };
-}
-
-function pem(v: string | Uint8Array): string | Buffer {
-  return typeof v === "string" ? v : Buffer.from(v.buffer, v.byteOffset, v.byteLength);
 }

@@ -1,5 +1,6 @@
 import type { TlsOptions } from "../options.js";
 import { type H2Connection, connectH2 } from "./h2/connection.js";
+import { pemCredentials } from "../util/pem.js";
 
 /** Options of a {@link LeanSession}. */
 export interface LeanSessionOptions {
@@ -61,9 +62,7 @@ export class LeanSession {
         ? {}
         : {
             tls: {
-              ...(tls.ca === undefined ? {} : { ca: pem(tls.ca) }),
-              ...(tls.cert === undefined ? {} : { cert: pem(tls.cert) }),
-              ...(tls.key === undefined ? {} : { key: pem(tls.key) }),
+              ...pemCredentials(tls),
               ...(tls.serverName === undefined ? {} : { serverName: tls.serverName }),
             },
           }),
@@ -100,8 +99,4 @@ export class LeanSession {
     const c = this.connection;
     if (c !== undefined && !c.destroyed) c.unref();
   }
-}
-
-function pem(value: string | Uint8Array): string {
-  return typeof value === "string" ? value : new TextDecoder().decode(value);
 }

@@ -2,6 +2,7 @@ import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-no
 import type { TransportFactoryOptions } from "../options.js";
 import type { EtcdTransport } from "./etcd-transport.js";
 import { createLeanTransport } from "./lean-node.js";
+import { pemCredentials } from "../util/pem.js";
 
 /**
  * The Node default (also Deno and Bun): the lean HTTP/2 transport
@@ -29,9 +30,7 @@ export function createConnectGrpcTransport(endpoint: string, options: TransportF
     tls === undefined
       ? undefined
       : {
-          ...(tls.ca === undefined ? {} : { ca: pem(tls.ca) }),
-          ...(tls.cert === undefined ? {} : { cert: pem(tls.cert) }),
-          ...(tls.key === undefined ? {} : { key: pem(tls.key) }),
+          ...pemCredentials(tls),
           ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
         },
   );
@@ -47,8 +46,4 @@ export function createConnectGrpcTransport(endpoint: string, options: TransportF
     stream: transport.stream.bind(transport),
     close: () => sessionManager.abort(),
   };
-}
-
-function pem(value: string | Uint8Array): string {
-  return typeof value === "string" ? value : new TextDecoder().decode(value);
 }

@@ -1,37 +1,9 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { REFUSED_CODE } from "./h2/refused.js";
+import { isRepeatable } from "./method-policy.js";
 
-/**
- * Go clientv3's `retry.go`: RPCs that may run twice without harm, retried on
- * `Unavailable` on the next endpoint. Every other unary RPC (Put,
- * DeleteRange, Txn, Compact, member and auth mutations, Defragment, ...) is
- * retried only when the request provably never reached a server.
- */
-const repeatable = new Set([
-  "etcdserverpb.KV/Range",
-  "etcdserverpb.Lease/LeaseGrant",
-  "etcdserverpb.Lease/LeaseRevoke",
-  "etcdserverpb.Lease/LeaseTimeToLive",
-  "etcdserverpb.Lease/LeaseLeases",
-  "etcdserverpb.Cluster/MemberList",
-  "etcdserverpb.Maintenance/Alarm",
-  "etcdserverpb.Maintenance/Status",
-  "etcdserverpb.Maintenance/Hash",
-  "etcdserverpb.Maintenance/HashKV",
-  "etcdserverpb.Maintenance/Snapshot",
-  "etcdserverpb.Maintenance/MoveLeader",
-  "etcdserverpb.Auth/Authenticate",
-  "etcdserverpb.Auth/AuthStatus",
-  "etcdserverpb.Auth/UserGet",
-  "etcdserverpb.Auth/UserList",
-  "etcdserverpb.Auth/RoleGet",
-  "etcdserverpb.Auth/RoleList",
-]);
-
-/** Whether `method` (`"etcdserverpb.KV/Range"`) is safe to run more than once. */
-export function isRepeatable(method: string): boolean {
-  return repeatable.has(method);
-}
+// Which RPCs are repeatable (Go clientv3's `retry.go`, and where this differs from Go) is in method-policy.ts.
+export { isRepeatable } from "./method-policy.js";
 
 /**
  * Errors that mean nothing reached a server: socket errors before a request

@@ -6,7 +6,7 @@ export interface BackoffOptions {
   maxMs?: number;
 }
 
-/** Exponential backoff with full jitter, reset after a success. */
+/** Exponential backoff with equal jitter (a delay between half the ceiling and the ceiling), reset after a success. */
 export interface Backoff {
   /** The next delay in milliseconds (0 for the first retry after a success). */
   next(): number;
@@ -14,7 +14,7 @@ export interface Backoff {
   reset(): void;
 }
 
-/** Creates a {@link Backoff}: 0, then up to 50, 100, 200, ... 2000 ms, each jittered. */
+/** Creates a {@link Backoff}: 0, then 25-50, 50-100, 100-200, ... 1000-2000 ms. */
 export function createBackoff(options: BackoffOptions = {}): Backoff {
   const initial = options.initialMs ?? 50;
   const max = options.maxMs ?? 2000;

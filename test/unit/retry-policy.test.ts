@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { Auth, Cluster, KV, Lease, Maintenance, Watch } from "../../gen/etcdserverpb/rpc_pb.js";
 import { isRepeatable, isUnavailable, neverSent, shouldRetry } from "../../src/transport/retry-policy.js";
 
 const refused = new ConnectError("connect ECONNREFUSED 127.0.0.1:2379", Code.Unavailable, undefined, undefined, Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" }));
@@ -16,6 +17,9 @@ const deadline = new ConnectError("the operation timed out", Code.DeadlineExceed
 
 const repeatable = [
   "etcdserverpb.KV/Range",
+  "etcdserverpb.KV/RangeStream",
+  "etcdserverpb.Watch/Watch",
+  "etcdserverpb.Lease/LeaseKeepAlive",
   "etcdserverpb.Lease/LeaseGrant",
   "etcdserverpb.Lease/LeaseRevoke",
   "etcdserverpb.Lease/LeaseTimeToLive",
@@ -27,6 +31,8 @@ const repeatable = [
   "etcdserverpb.Maintenance/HashKV",
   "etcdserverpb.Maintenance/Snapshot",
   "etcdserverpb.Maintenance/MoveLeader",
+  "etcdserverpb.Auth/AuthStatus",
+  "etcdserverpb.Auth/Authenticate",
   "etcdserverpb.Auth/UserGet",
   "etcdserverpb.Auth/UserList",
   "etcdserverpb.Auth/RoleGet",
@@ -62,6 +68,9 @@ describe("retry policy (Go's retry.go)", () => {
   it("classifies every RPC as repeatable or not", () => {
     for (const m of repeatable) expect(isRepeatable(m), m).toBe(true);
     for (const m of nonRepeatable) expect(isRepeatable(m), m).toBe(false);
+    // The lists above cover every generated method, so a new RPC shows up here too.
+    const generated = [KV, Watch, Lease, Cluster, Maintenance, Auth].flatMap((s) => s.methods.map((m) => `${s.typeName}/${m.name}`));
+    expect([...repeatable, ...nonRepeatable].sort()).toEqual(generated.sort());
   });
 
   it("retries repeatable RPCs on every kind of unavailability", () => {
