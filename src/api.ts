@@ -26,8 +26,8 @@ export {
 } from "./op.js";
 export { compare, type Compare, type CompareOperator } from "./compare.js";
 export type { KV, CompactOptions, GetStreamChunk } from "./kv/kv.js";
+export type { ResponseHeader } from "./header.js";
 export type {
-  ResponseHeader,
   KeyValue,
   GetResponse,
   PutResponse,

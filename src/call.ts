@@ -1,7 +1,7 @@
 import { type CallOptions as ConnectCallOptions, createContextValues } from "@connectrpc/connect";
 import { EtcdError } from "./errors.js";
 import type { CallOptions } from "./options.js";
-import { retryWritesKey } from "./transport/endpoints.js";
+import { retryWritesKey } from "./transport/etcd-transport.js";
 
 /** etcd's metadata that makes a member refuse work while it has no leader. */
 export const requireLeaderHeaders: HeadersInit = { hasleader: "true" };

@@ -32,9 +32,10 @@ import {
 } from "./options.js";
 import { createTokenStore } from "./auth/tokens.js";
 import { createLog } from "./log.js";
-import { type EndpointState, type EndpointTransport, createEndpointTransport } from "./transport/endpoints.js";
+import { type EndpointState, type EndpointTransport, createEndpointTransport, isTlsFailure } from "./transport/endpoints.js";
 import type { WatchOptions, Watcher } from "./watch/types.js";
 import { createWatch } from "./watch/watch.js";
+import { sleep } from "./util/backoff.js";
 
 /** An etcd client: KV calls on the client itself, other services as properties. */
 export interface Client extends KV {
@@ -250,10 +251,11 @@ async function firstAnswering(transport: EndpointTransport, dialTimeoutMs: numbe
         if (signal.aborted) throw err;
         const e = EtcdError.from(err);
         // Refusals that waiting does not fix (wrong password, TLS) end the dial at once.
-        if (e.kind === "auth-failed" || /^TLS with /.test(e.rawMessage)) throw new FatalDialError(e);
+        if (e.kind === "auth-failed" || isTlsFailure(err)) throw new FatalDialError(e);
         errors[i] = e.message;
         // Back off like a dialer (100 ms doubling to 1 s), until the dial deadline.
         await sleep(Math.min(100 * 2 ** attempt, 1000), signal);
+        if (signal.aborted) throw signal.reason;
       }
     }
   };
@@ -275,20 +277,6 @@ class FatalDialError extends Error {
   constructor(readonly error: EtcdError) {
     super(error.message);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 function closedError(): EtcdError {

@@ -5,7 +5,7 @@
 import { type Client, connectWith, createClientWith } from "./client.js";
 import type { ClientOptions } from "./options.js";
 import { createLeanTransport } from "./transport/lean-node.js";
-import { createConnectGrpcTransport, createNodeTransport } from "./transport/node.js";
+import { createConnectGrpcTransport, createNodeTransport } from "./transport/node-transports.js";
 
 export * from "./api.js";
 export { createNodeTransport, createLeanTransport, createConnectGrpcTransport };

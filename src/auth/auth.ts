@@ -2,7 +2,7 @@ import { Permission_Type, type Permission as PermissionMessage } from "../../gen
 import { type Bytes, prefixEnd } from "../bytes.js";
 import type { ClientContext } from "../context.js";
 import { invalid, needsVersion } from "../errors.js";
-import { type ResponseHeader, header } from "../kv/responses.js";
+import { type ResponseHeader, header } from "../header.js";
 import type { CallOptions } from "../options.js";
 import { type RangeOptions, resolveRange } from "../range.js";
 

@@ -1,7 +1,7 @@
 import type { Member as MemberMessage } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ClientContext } from "../context.js";
 import { type Int64, toUint64 } from "../int64.js";
-import { type ResponseHeader, header } from "../kv/responses.js";
+import { type ResponseHeader, header } from "../header.js";
 import type { CallOptions } from "../options.js";
 
 /** A cluster member. */

@@ -20,6 +20,7 @@ import {
   op,
 } from "../op.js";
 import { runServerStream } from "../call.js";
+import { type ResponseHeader, header } from "../header.js";
 import { needsVersion } from "../errors.js";
 import type { CallOptions } from "../options.js";
 import type { Prefixer } from "../namespace/prefix.js";
@@ -31,11 +32,9 @@ import {
   type KeyValue,
   type OpResponse,
   type PutResponse,
-  type ResponseHeader,
   type TxnResponse,
   deleteResponse,
   getResponse,
-  header,
   putResponse,
   txnResponse,
 } from "./responses.js";

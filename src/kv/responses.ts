@@ -7,18 +7,7 @@ import type {
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import { Code } from "@connectrpc/connect";
 import { EtcdError } from "../errors.js";
-
-/** Where and when a response was produced. */
-export interface ResponseHeader {
-  /** ID of the cluster that served the request. */
-  clusterId: bigint;
-  /** ID of the member that served the request. */
-  memberId: bigint;
-  /** The store's revision when the request was served. */
-  revision: bigint;
-  /** The member's raft term when the request was served. */
-  raftTerm: bigint;
-}
+import { type ResponseHeader, header } from "../header.js";
 
 /** A stored key-value pair. Read text with `text(kv.value)`. */
 export interface KeyValue {
@@ -82,11 +71,6 @@ export interface CompactResponse {
   header: ResponseHeader;
 }
 
-/** Response messages are returned as they are (no copies); this only checks the header etcd always sends. */
-export function header(h: ResponseHeader | undefined): ResponseHeader {
-  if (h === undefined) throw new EtcdError("internal", Code.Internal, "etcd sent a response without a header");
-  return h;
-}
 
 export function getResponse(r: RangeResponse): GetResponse {
   header(r.header);

@@ -4,7 +4,7 @@ import { requireLeaderHeaders } from "../call.js";
 import type { ClientContext } from "../context.js";
 import { EtcdError, invalid } from "../errors.js";
 import { type Int64, toInt64 } from "../int64.js";
-import { type ResponseHeader, header } from "../kv/responses.js";
+import { type ResponseHeader, header } from "../header.js";
 import type { CallOptions } from "../options.js";
 import { callHalfDuplex } from "../transport/half-duplex.js";
 import { createKeepAliveScheduler } from "./scheduler.js";

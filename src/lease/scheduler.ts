@@ -2,7 +2,7 @@ import { Code } from "@connectrpc/connect";
 import type { LeaseKeepAliveResponse as LeaseKeepAliveResponseMessage } from "../../gen/etcdserverpb/rpc_pb.js";
 import { EtcdError } from "../errors.js";
 import type { Log } from "../log.js";
-import { header } from "../kv/responses.js";
+import { header } from "../header.js";
 import { type KeeperSink, createKeeper } from "./keeper.js";
 import type { LeaseKeepAlive, LeaseKeepAliveOptions } from "./types.js";
 

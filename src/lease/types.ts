@@ -1,5 +1,5 @@
 import type { EtcdError } from "../errors.js";
-import type { ResponseHeader } from "../kv/responses.js";
+import type { ResponseHeader } from "../header.js";
 
 /** Result of `lease.grant()`. */
 export interface LeaseGrantResponse {

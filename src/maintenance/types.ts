@@ -1,5 +1,5 @@
 import type { EtcdError } from "../errors.js";
-import type { ResponseHeader } from "../kv/responses.js";
+import type { ResponseHeader } from "../header.js";
 
 /** A member's status (Go's `StatusResponse`); fields etcd 3.4 does not fill stay empty or 0. */
 export interface StatusResponse {

@@ -1,5 +1,6 @@
 import type * as http from "node:http";
 import * as http2 from "node:http2";
+import { codeFromHttpStatus } from "@connectrpc/connect/protocol-grpc";
 import { FrameScanner, Status, encodeTrailerFrame, statusFromHeaders, type GrpcStatus } from "./frames.js";
 import type { Logger } from "./logger.js";
 import { grpcTimeoutMs } from "./headers.js";
@@ -167,7 +168,7 @@ export class Exchange {
         this.#status = trailersOnly;
         this.#discardData = true;
       } else if (httpStatus !== 200) {
-        this.#status = { code: grpcCodeOfHttp(httpStatus), message: `etcd answered HTTP ${String(httpStatus)}` };
+        this.#status = { code: codeFromHttpStatus(Number(httpStatus)), message: `etcd answered HTTP ${String(httpStatus)}` };
         this.#discardData = true;
       }
       this.#sendHeaders();
@@ -304,27 +305,6 @@ export class Exchange {
       `POST ${this.#init.path} HTTP/${this.#req.httpVersion} grpc-status ${status.code}${note} ${ms} ms, ` +
         `${this.#bytesIn} B in, ${this.#bytesOut} B out${via}`,
     );
-  }
-}
-
-/** gRPC's mapping of HTTP statuses from a non-gRPC answer. */
-function grpcCodeOfHttp(status: number | undefined): number {
-  switch (status) {
-    case 400:
-      return Status.INTERNAL;
-    case 401:
-      return 16;
-    case 403:
-      return Status.PERMISSION_DENIED;
-    case 404:
-      return 12;
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return Status.UNAVAILABLE;
-    default:
-      return Status.UNKNOWN;
   }
 }
 

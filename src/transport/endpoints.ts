@@ -1,7 +1,9 @@
-import { Code, ConnectError, type ContextValues, type Transport, createContextKey } from "@connectrpc/connect";
+import { Code, ConnectError, type Transport } from "@connectrpc/connect";
 import type { Log } from "../log.js";
 import type { EtcdTransport } from "./etcd-transport.js";
 import { isUnavailable, neverSent, shouldRetry } from "./retry-policy.js";
+import { retryWritesKey } from "./etcd-transport.js";
+import { sleep } from "../util/backoff.js";
 
 /** Where one endpoint stands, for dashboards. */
 export interface EndpointState {
@@ -18,8 +20,6 @@ export interface EndpointState {
   retryAt?: number;
 }
 
-/** Per-call opt-in to retry a non-repeatable call on `Unavailable` (`{ retry: true }`). */
-export const retryWritesKey = createContextKey<boolean>(false, { description: "etcd-connect retry writes" });
 
 /**
  * A Connect transport over the client's endpoints (Go's balancer plus
@@ -255,17 +255,7 @@ export function createEndpointTransport(
 
 /** Sleeps `ms`, cut short by the deadline or an abort. */
 function pause(ms: number, deadline: number | undefined, ...signals: (AbortSignal | undefined)[]): Promise<void> {
-  const until = deadline === undefined ? ms : Math.min(ms, deadline - Date.now());
-  if (until <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      for (const s of signals) s?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, until);
-    for (const s of signals) s?.addEventListener("abort", done, { once: true });
-  });
+  return sleep(deadline === undefined ? ms : Math.min(ms, deadline - Date.now()), ...signals);
 }
 
 function deadlineError(): ConnectError {
@@ -305,6 +295,18 @@ function isTlsError(err: unknown): boolean {
   return false;
 }
 
+/** The cause of a call that failed on a certificate or TLS handshake problem (see {@link isTlsFailure}). */
+class TlsFailure extends Error {}
+
+/** Whether `err` (or one of its causes) is a TLS failure: a configuration error that waiting does not fix. */
+export function isTlsFailure(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e && depth < 8; depth++) {
+    if (e instanceof TlsFailure) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
 function tlsError(endpoint: string, err: unknown): ConnectError {
   let cause: unknown = err;
   while (cause instanceof ConnectError && cause.cause !== undefined) cause = cause.cause;
@@ -314,11 +316,7 @@ function tlsError(endpoint: string, err: unknown): ConnectError {
     Code.Unavailable,
     undefined,
     undefined,
-    err,
+    new TlsFailure(reason, { cause: err }),
   );
 }
 
-/** Sets the per-call retry opt-in on Connect context values. @internal */
-export function withRetryWrites(values: ContextValues): ContextValues {
-  return values.set(retryWritesKey, true);
-}

@@ -1,4 +1,4 @@
-import type { Transport } from "@connectrpc/connect";
+import { type Transport, createContextKey } from "@connectrpc/connect";
 
 /**
  * A Connect transport as etcd-connect uses it: optionally closable, and
@@ -12,3 +12,9 @@ export type EtcdTransport = Transport & {
   /** True when the transport cannot stream requests (gRPC-Web). Default: false. */
   halfDuplex?: boolean;
 };
+
+/**
+ * Per-call opt-in to retry a non-repeatable call on `Unavailable` (`{ retry: true }`): set by the call layer, read
+ * by the endpoint transport's retry loop.
+ */
+export const retryWritesKey = createContextKey<boolean>(false, { description: "etcd-connect retry writes" });

@@ -11,6 +11,7 @@ import {
 } from "@bufbuild/protobuf";
 import { Code, ConnectError, type ContextValues, type StreamResponse, type UnaryResponse } from "@connectrpc/connect";
 import { runStreamingCall, runUnaryCall } from "@connectrpc/connect/protocol";
+import { codeFromHttpStatus } from "@connectrpc/connect/protocol-grpc";
 import { interceptorRequest } from "./call-request.js";
 import type { TransportFactoryOptions } from "../options.js";
 import type { EtcdTransport } from "./etcd-transport.js";
@@ -382,7 +383,7 @@ function statusOf(
     return new ConnectError(message, code >= 1 && code <= 16 ? (code as Code) : Code.Unknown, metadata);
   }
   if (headers !== undefined && Number(headers[":status"]) !== 200) {
-    return new ConnectError(`HTTP ${headers[":status"]} without a gRPC status`, httpToCode(Number(headers[":status"])));
+    return new ConnectError(`HTTP ${headers[":status"]} without a gRPC status`, codeFromHttpStatus(Number(headers[":status"])));
   }
   if (failure) return unavailable(failure);
   return new ConnectError(
@@ -398,27 +399,6 @@ function decodeMessage(raw: string): string {
     return decodeURIComponent(raw);
   } catch {
     return raw;
-  }
-}
-
-/** gRPC's mapping of HTTP statuses without a gRPC status. */
-function httpToCode(status: number): Code {
-  switch (status) {
-    case 400:
-      return Code.Internal;
-    case 401:
-      return Code.Unauthenticated;
-    case 403:
-      return Code.PermissionDenied;
-    case 404:
-      return Code.Unimplemented;
-    case 429:
-    case 502:
-    case 503:
-    case 504:
-      return Code.Unavailable;
-    default:
-      return Code.Unknown;
   }
 }
 

@@ -32,16 +32,19 @@ export function createBackoff(options: BackoffOptions = {}): Backoff {
   };
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  if (ms <= 0 || signal?.aborted) return Promise.resolve();
+/**
+ * Resolves after `ms`, or at once when any of `signals` aborts; never rejects (the caller checks its signal). The
+ * one sleep of the client: backoffs, retry pauses and dial retries all use it.
+ */
+export function sleep(ms: number, ...signals: (AbortSignal | undefined)[]): Promise<void> {
+  if (ms <= 0 || signals.some((s) => s?.aborted)) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
+      for (const s of signals) s?.removeEventListener("abort", done);
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
+    for (const s of signals) s?.addEventListener("abort", done, { once: true });
   });
 }

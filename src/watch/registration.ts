@@ -8,7 +8,7 @@ import {
 import { type Event, Event_EventType } from "../../gen/mvccpb/kv_pb.js";
 import { needsNewToken } from "../auth/tokens.js";
 import { EtcdError } from "../errors.js";
-import { header } from "../kv/responses.js";
+import { header } from "../header.js";
 import type { WatchEvent, WatchResponse } from "./types.js";
 
 /** What both kinds of watch stream (full and half duplex) need from the client. @internal */

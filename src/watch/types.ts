@@ -1,6 +1,7 @@
 import type { EtcdError } from "../errors.js";
 import type { Int64 } from "../int64.js";
-import type { KeyValue, ResponseHeader } from "../kv/responses.js";
+import type { ResponseHeader } from "../header.js";
+import type { KeyValue } from "../kv/responses.js";
 import type { RangeOptions } from "../range.js";
 
 /** Options of `client.watch()`. */
