@@ -177,4 +177,8 @@ if (!jobs[job]) {
   console.error(`usage: node scripts/run.mjs ${Object.keys(jobs).join("|")}`);
   process.exit(2);
 }
-process.exitCode = await jobs[job]();
+process.exitCode = await jobs[job]().catch((err) => {
+  // A setup mistake (an unknown ETCD_VERSION, a failed build) in one line; the tests run in child processes.
+  console.error(`etcd-connect: ${err?.message ?? err}`);
+  return 1;
+});
