@@ -23,7 +23,6 @@ import { runServerStream } from "../call.js";
 import { type ResponseHeader, header } from "../header.js";
 import { needsVersion } from "../errors.js";
 import type { CallOptions } from "../options.js";
-import type { Prefixer } from "../namespace/prefix.js";
 import { checkRequestSize, opSizeBound } from "../request-size.js";
 import {
   type CompactResponse,
@@ -82,65 +81,67 @@ export interface KV {
 }
 
 /**
- * Builds the KV facade over a client context; with a prefixer, a namespaced
- * view (keys in, ranges clamped, keys out without the prefix). @internal
+ * Runs built ops against etcd: what the KV facade is made of, and what a namespace decorates (Go's `namespace`
+ * wraps `KV.Do` the same way). Each checks the request's size before sending. @internal
  */
-export function createKV(ctx: ClientContext, ns?: Prefixer): KV {
+export interface OpRunner {
+  get(o: GetOp, options: CallOptions | undefined): Promise<GetResponse>;
+  getStream(o: GetOp, options: CallOptions | undefined): AsyncGenerator<GetStreamChunk>;
+  put(o: PutOp, options: CallOptions | undefined): Promise<PutResponse>;
+  delete(o: DeleteOp, options: CallOptions | undefined): Promise<DeleteResponse>;
+  txn(o: TxnOp, options: CallOptions | undefined): Promise<TxnResponse>;
+}
+
+/** The op runner over a client context's KV service. @internal */
+export function createOpRunner(ctx: ClientContext): OpRunner {
   const limit = ctx.maxCallSendMsgSize;
-
-  async function execGet(o: GetOp, options: CallOptions | undefined): Promise<GetResponse> {
-    if (ns) o = ns.op(o) as GetOp;
-    checkRequestSize(RangeRequestSchema, o.request, opSizeBound(o), limit);
-    const r = getResponse(await ctx.call(options, (c) => ctx.services.kv.range(o.request, c)));
-    if (ns) for (const kv of r.kvs) ns.kv(kv);
-    return r;
-  }
-  async function* execGetStream(o: GetOp, options: CallOptions | undefined): AsyncGenerator<GetStreamChunk> {
-    if (ns) o = ns.op(o) as GetOp;
-    checkRequestSize(RangeRequestSchema, o.request, opSizeBound(o), limit);
-    ctx.ensureOpen();
-    const chunks = runServerStream(options, ctx.requireLeader, (c) => ctx.services.kv.rangeStream(o.request, c), (err) =>
-      needsVersion(err, "getStream (KV.RangeStream)", "3.7"),
-    );
-    for await (const { rangeResponse: r } of chunks) {
-      if (r === undefined) continue;
-      if (ns) for (const kv of r.kvs) ns.kv(kv);
-      yield r.header === undefined ? { kvs: r.kvs } : { kvs: r.kvs, last: { header: header(r.header), more: r.more, count: r.count } };
-    }
-  }
-  async function execPut(o: PutOp, options: CallOptions | undefined): Promise<PutResponse> {
-    if (ns) o = ns.op(o) as PutOp;
-    checkRequestSize(PutRequestSchema, o.request, opSizeBound(o), limit);
-    const r = putResponse(await ctx.call(options, (c) => ctx.services.kv.put(o.request, c)));
-    ns?.kv(r.prevKv);
-    return r;
-  }
-  async function execDelete(o: DeleteOp, options: CallOptions | undefined): Promise<DeleteResponse> {
-    if (ns) o = ns.op(o) as DeleteOp;
-    checkRequestSize(DeleteRangeRequestSchema, o.request, opSizeBound(o), limit);
-    const r = deleteResponse(await ctx.call(options, (c) => ctx.services.kv.deleteRange(o.request, c)));
-    if (ns) for (const kv of r.prevKvs) ns.kv(kv);
-    return r;
-  }
-  async function execTxn(o: TxnOp, options: CallOptions | undefined): Promise<TxnResponse> {
-    if (ns) o = ns.op(o) as TxnOp;
-    checkRequestSize(TxnRequestSchema, o.request, opSizeBound(o), limit);
-    const r = txnResponse(await ctx.call(options, (c) => ctx.services.kv.txn(o.request, c)));
-    if (ns) for (const x of r.responses) ns.opResponse(x);
-    return r;
-  }
-
   return {
-    get: (key, options) => attempt(() => execGet(op.get(key, options), options)),
+    async get(o, options) {
+      checkRequestSize(RangeRequestSchema, o.request, opSizeBound(o), limit);
+      return getResponse(await ctx.call(options, (c) => ctx.services.kv.range(o.request, c)));
+    },
+    async *getStream(o, options) {
+      checkRequestSize(RangeRequestSchema, o.request, opSizeBound(o), limit);
+      ctx.ensureOpen();
+      const chunks = runServerStream(options, ctx.requireLeader, (c) => ctx.services.kv.rangeStream(o.request, c), (err) =>
+        needsVersion(err, "getStream (KV.RangeStream)", "3.7"),
+      );
+      for await (const { rangeResponse: r } of chunks) {
+        if (r === undefined) continue;
+        yield r.header === undefined ? { kvs: r.kvs } : { kvs: r.kvs, last: { header: header(r.header), more: r.more, count: r.count } };
+      }
+    },
+    async put(o, options) {
+      checkRequestSize(PutRequestSchema, o.request, opSizeBound(o), limit);
+      return putResponse(await ctx.call(options, (c) => ctx.services.kv.put(o.request, c)));
+    },
+    async delete(o, options) {
+      checkRequestSize(DeleteRangeRequestSchema, o.request, opSizeBound(o), limit);
+      return deleteResponse(await ctx.call(options, (c) => ctx.services.kv.deleteRange(o.request, c)));
+    },
+    async txn(o, options) {
+      checkRequestSize(TxnRequestSchema, o.request, opSizeBound(o), limit);
+      return txnResponse(await ctx.call(options, (c) => ctx.services.kv.txn(o.request, c)));
+    },
+  };
+}
+
+/**
+ * Builds the KV facade: builds and checks each op (op.ts), then hands it to `run` (by default straight to etcd; a
+ * namespace passes its decorated runner). @internal
+ */
+export function createKV(ctx: ClientContext, run: OpRunner = createOpRunner(ctx)): KV {
+  return {
+    get: (key, options) => attempt(() => run.get(op.get(key, options), options)),
     getStream(key, options) {
       for (const name of STREAM_REFUSES) {
         if (options?.[name] !== undefined) throw new TypeError(`getStream() takes no ${name} (etcd's RangeStream has none): use get()`);
       }
-      return execGetStream(op.get(key, options), options);
+      return run.getStream(op.get(key, options), options);
     },
-    put: (key, value, options) => attempt(() => execPut(op.put(key, value, options), options)),
-    delete: (key, options) => attempt(() => execDelete(op.delete(key, options), options)),
-    txn: (spec, options) => attempt(() => execTxn(op.txn(spec), options)),
+    put: (key, value, options) => attempt(() => run.put(op.put(key, value, options), options)),
+    delete: (key, options) => attempt(() => run.delete(op.delete(key, options), options)),
+    txn: (spec, options) => attempt(() => run.txn(op.txn(spec), options)),
     async compact(revision, options) {
       const request = { revision: toInt64(revision, "revision", 0n), physical: options?.physical === true };
       const r = await ctx.call(options, (c) => ctx.services.kv.compact(request, c));
@@ -150,13 +151,13 @@ export function createKV(ctx: ClientContext, ns?: Prefixer): KV {
     async do(o, options) {
       switch (o?.type) {
         case "get":
-          return { type: "get", response: await execGet(o, options) };
+          return { type: "get", response: await run.get(o, options) };
         case "put":
-          return { type: "put", response: await execPut(o, options) };
+          return { type: "put", response: await run.put(o, options) };
         case "delete":
-          return { type: "delete", response: await execDelete(o, options) };
+          return { type: "delete", response: await run.delete(o, options) };
         case "txn":
-          return { type: "txn", response: await execTxn(o, options) };
+          return { type: "txn", response: await run.txn(o, options) };
         default:
           throw new TypeError("do() takes an op built with op.get/put/delete/txn");
       }

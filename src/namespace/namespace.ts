@@ -1,6 +1,7 @@
 import { type Bytes, toBytes } from "../bytes.js";
 import type { ClientContext } from "../context.js";
-import { type KV, createKV } from "../kv/kv.js";
+import { type KV, type OpRunner, createKV, createOpRunner } from "../kv/kv.js";
+import type { DeleteOp, GetOp, PutOp, TxnOp } from "../op.js";
 import type { Lease } from "../lease/lease.js";
 import { resolveRange } from "../range.js";
 import type { WatchFn } from "../watch/watch.js";
@@ -31,7 +32,7 @@ export function createNamespace(ctx: ClientContext, watch: WatchFn, lease: Lease
   if (p.length === 0) throw new TypeError("a namespace needs a non-empty prefix");
   const ns = createPrefixer(p);
   return {
-    ...createKV(ctx, ns),
+    ...createKV(ctx, prefixed(createOpRunner(ctx), ns)),
     prefix: p,
     watch(key, options = {}) {
       const [k, end] = ns.range(...resolveRange(key, options));
@@ -52,6 +53,38 @@ export function createNamespace(ctx: ClientContext, watch: WatchFn, lease: Lease
       joined.set(p);
       joined.set(q, p.length);
       return createNamespace(ctx, watch, lease, joined);
+    },
+  };
+}
+
+/** The decorator: ops go to `run` inside the prefix, and what comes back has the prefix taken off its keys. */
+function prefixed(run: OpRunner, ns: Prefixer): OpRunner {
+  return {
+    async get(o, options) {
+      const r = await run.get(ns.op(o) as GetOp, options);
+      for (const kv of r.kvs) ns.kv(kv);
+      return r;
+    },
+    async *getStream(o, options) {
+      for await (const chunk of run.getStream(ns.op(o) as GetOp, options)) {
+        for (const kv of chunk.kvs) ns.kv(kv);
+        yield chunk;
+      }
+    },
+    async put(o, options) {
+      const r = await run.put(ns.op(o) as PutOp, options);
+      ns.kv(r.prevKv);
+      return r;
+    },
+    async delete(o, options) {
+      const r = await run.delete(ns.op(o) as DeleteOp, options);
+      for (const kv of r.prevKvs) ns.kv(kv);
+      return r;
+    },
+    async txn(o, options) {
+      const r = await run.txn(ns.op(o) as TxnOp, options);
+      for (const x of r.responses) ns.opResponse(x);
+      return r;
     },
   };
 }
