@@ -12,12 +12,13 @@ const watcher = client.watch("demo/", {
 });
 
 // Write in the background; the watcher sees each change once, in order.
-setTimeout(async () => {
+const writes = (async () => {
+  await new Promise((resolve) => setTimeout(resolve, 100));
   await client.put("demo/a", "1");
   await client.put("demo/b", "2");
   await client.put("demo/a", "3");
   await client.delete("demo/", { prefix: true });
-}, 100);
+})();
 
 let seen = 0;
 for await (const { events } of watcher) {
@@ -28,4 +29,6 @@ for await (const { events } of watcher) {
   }
   if (seen >= 5) break; // break cancels the watch on etcd
 }
+// The last events can arrive before the delete's own answer: let the writes finish before closing.
+await writes;
 client.close();
