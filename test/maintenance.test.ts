@@ -20,9 +20,13 @@ describe("3-member cluster", () => {
       const s = await client.maintenance.status(endpoint);
       expect(s.version.startsWith(`${ETCD_VERSION}.`)).toBe(true);
       // Fields added in 3.6: empty before.
-      // (The storage version trails the server's: it is the newest schema the whole cluster has migrated to.)
-      if (etcdAtLeast("3.6")) expect(s.storageVersion).toMatch(/^3\.[5-9]\.0$/);
-      else expect(s.storageVersion).toBe("");
+      // The storage version trails the server's: it is the newest schema the whole cluster has migrated to, and a
+      // fresh cluster reports none until its leader has set one.
+      if (etcdAtLeast("3.6")) {
+        await expect.poll(async () => (await client.maintenance.status(endpoint)).storageVersion, { timeout: 20000 }).toMatch(/^3\.[5-9]\.0$/);
+      } else {
+        expect(s.storageVersion).toBe("");
+      }
       expect(s.dbSizeQuota).toBe(etcdAtLeast("3.6") ? 2n * 1024n ** 3n : 0n);
       expect(s.downgrade).toEqual({ enabled: false, targetVersion: "" });
       expect(s.leader).not.toBe(0n);
