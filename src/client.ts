@@ -10,7 +10,7 @@ import {
 import type { Bytes } from "./bytes.js";
 import { runCall } from "./call.js";
 import { type Cluster, createCluster } from "./cluster/cluster.js";
-import type { ClientContext } from "./context.js";
+import type { ClientContext, FullDuplexStreams } from "./context.js";
 import { EtcdError } from "./errors.js";
 import { type KV, createKV } from "./kv/kv.js";
 import { type Lease, createLease } from "./lease/lease.js";
@@ -32,10 +32,11 @@ import {
 } from "./options.js";
 import { createTokenStore } from "./auth/tokens.js";
 import { createLog } from "./log.js";
-import { type EndpointState, type EndpointTransport, createEndpointTransport, isTlsFailure } from "./transport/endpoints.js";
+import { type EndpointState, type EndpointTransport, createEndpointPool, isTlsFailure } from "./transport/endpoints.js";
+import { withRetry } from "./transport/retry.js";
 import type { WatchOptions, Watcher } from "./watch/types.js";
 import { createWatch } from "./watch/watch.js";
-import { sleep } from "./util/backoff.js";
+import { createBackoff, sleep } from "./util/backoff.js";
 
 /** An etcd client: KV calls on the client itself, other services as properties. */
 export interface Client extends KV {
@@ -88,13 +89,21 @@ interface ClientInternals {
   transport: EndpointTransport;
 }
 
+/** What a runtime entry (node.ts, web.ts) gives the client. @internal */
+export interface Runtime {
+  /** The runtime's default transport factory. */
+  transport: TransportFactory;
+  /** The full-duplex streams, where the runtime has full-duplex transports (Node, Deno, Bun). */
+  fullDuplex?: FullDuplexStreams;
+}
+
 /**
  * Creates a client without contacting etcd: connections are opened by the
- * first call. `runtimeTransport` is the runtime's default transport factory.
+ * first call.
  * @internal
  */
-export function createClientWith(options: ClientOptions, runtimeTransport: TransportFactory): Client {
-  return build(options, runtimeTransport).client;
+export function createClientWith(options: ClientOptions, runtime: Runtime): Client {
+  return build(options, runtime).client;
 }
 
 /**
@@ -102,9 +111,9 @@ export function createClientWith(options: ClientOptions, runtimeTransport: Trans
  * with `DialTimeout`); rejects with `unavailable` after `dialTimeoutMs`.
  * @internal
  */
-export async function connectWith(options: ClientOptions, runtimeTransport: TransportFactory): Promise<Client> {
+export async function connectWith(options: ClientOptions, runtime: Runtime): Promise<Client> {
   const dialTimeoutMs = positive(options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS, "dialTimeoutMs");
-  const { client, transport } = build(options, runtimeTransport);
+  const { client, transport } = build(options, runtime);
   try {
     transport.use(await firstAnswering(transport, dialTimeoutMs));
     return client;
@@ -114,7 +123,7 @@ export async function connectWith(options: ClientOptions, runtimeTransport: Tran
   }
 }
 
-function build(options: ClientOptions, runtimeTransport: TransportFactory): ClientInternals {
+function build(options: ClientOptions, runtime: Runtime): ClientInternals {
   const endpoints = parseEndpoints(options.endpoints);
   const maxCallSendMsgSize = positive(options.maxCallSendMsgSize ?? DEFAULT_MAX_CALL_SEND_MSG_SIZE, "maxCallSendMsgSize");
   const maxCallRecvMsgSize = positive(options.maxCallRecvMsgSize ?? DEFAULT_MAX_CALL_RECV_MSG_SIZE, "maxCallRecvMsgSize");
@@ -130,7 +139,7 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
   const log = createLog(options.logger);
   const tokens = options.username === undefined ? undefined : createTokenStore(options.username, options.password!, log);
   const requireLeader = options.requireLeader === true;
-  const factory = options.transport ?? runtimeTransport;
+  const factory = options.transport ?? runtime.transport;
   const base: Omit<TransportFactoryOptions, "interceptors"> = {
     // The client checks request sizes itself with a clearer error; the
     // transport's limit stays a backstop for calls that skip that check.
@@ -141,7 +150,7 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
     ...(options.tls === undefined ? {} : { tls: options.tls }),
   };
   const userInterceptors = options.interceptors ?? [];
-  const transport: EndpointTransport = createEndpointTransport(
+  const pool = createEndpointPool(
     endpoints,
     (endpoint) => {
       // The auth interceptor is per endpoint: simple tokens are per member.
@@ -153,8 +162,8 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
       else if (state.state === "ready") log.info("endpoint ready", { endpoint: state.endpoint });
       options.onEndpointStateChange?.(state);
     },
-    log,
   );
+  const transport: EndpointTransport = withRetry(pool, log);
   let closed = false;
   const cleanups: (() => void)[] = [];
 
@@ -168,6 +177,7 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
       auth: createServiceClient(AuthService, transport),
     },
     transport,
+    fullDuplex: runtime.fullDuplex,
     maxCallSendMsgSize,
     log,
     requireLeader,
@@ -232,6 +242,9 @@ function build(options: ClientOptions, runtimeTransport: TransportFactory): Clie
   return { client, transport };
 }
 
+/** Dial probes back off like a dialer: 100 ms doubling to 1 s (jittered), until the dial deadline. */
+const DIAL_BACKOFF = { initialMs: 100, maxMs: 1000, firstImmediate: false };
+
 /** Probes every endpoint with Maintenance.Status until one answers; returns it. */
 async function firstAnswering(transport: EndpointTransport, dialTimeoutMs: number): Promise<string> {
   const deadline = AbortSignal.timeout(dialTimeoutMs);
@@ -242,7 +255,8 @@ async function firstAnswering(transport: EndpointTransport, dialTimeoutMs: numbe
   const probe = async (i: number): Promise<string> => {
     const endpoint = transport.endpoints[i]!;
     const status = createServiceClient(MaintenanceService, transport.endpoint(endpoint));
-    for (let attempt = 0; ; attempt++) {
+    const backoff = createBackoff(DIAL_BACKOFF);
+    for (;;) {
       try {
         await status.status({}, { signal });
         transport.succeeded(endpoint);
@@ -253,8 +267,7 @@ async function firstAnswering(transport: EndpointTransport, dialTimeoutMs: numbe
         // Refusals that waiting does not fix (wrong password, TLS) end the dial at once.
         if (e.kind === "auth-failed" || isTlsFailure(err)) throw new FatalDialError(e);
         errors[i] = e.message;
-        // Back off like a dialer (100 ms doubling to 1 s), until the dial deadline.
-        await sleep(Math.min(100 * 2 ** attempt, 1000), signal);
+        await sleep(backoff.next(), signal);
         if (signal.aborted) throw signal.reason;
       }
     }

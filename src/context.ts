@@ -3,6 +3,19 @@ import type { Auth, Cluster, KV, Lease, Maintenance, Watch } from "../gen/etcdse
 import type { CallOptions } from "./options.js";
 import type { Log } from "./log.js";
 import type { EndpointTransport } from "./transport/endpoints.js";
+import type { createDuplexWatchStream } from "./watch/duplex-stream.js";
+import type { createStreamSender } from "./lease/senders.js";
+
+/**
+ * The full-duplex stream implementations (one bidi Watch stream shared by the watches, one bidi LeaseKeepAlive
+ * stream for every lease). The Node entry passes them; the web entry does not, because its transports (fetch) only
+ * stream responses, which also keeps them out of the browser bundle. Without them every transport runs half-duplex.
+ * @internal
+ */
+export interface FullDuplexStreams {
+  watchStream: typeof createDuplexWatchStream;
+  keepAliveSender: typeof createStreamSender;
+}
 
 /** The generated service clients a client uses, all over one transport. @internal */
 export interface Services {
@@ -22,6 +35,8 @@ export interface Services {
 export interface ClientContext {
   readonly services: Services;
   readonly transport: EndpointTransport;
+  /** Full-duplex streams, used when the transport can stream requests; undefined in the web entry. */
+  readonly fullDuplex: FullDuplexStreams | undefined;
   readonly maxCallSendMsgSize: number;
   /** The client's log (silent unless the user gave a logger). */
   readonly log: Log;

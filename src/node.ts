@@ -2,14 +2,21 @@
  * The Node entry point (also Deno and Bun): `connect()` and `createClient()`
  * default to HTTP/2 gRPC straight to etcd, one shared session per endpoint.
  */
-import { type Client, connectWith, createClientWith } from "./client.js";
+import { type Client, type Runtime, connectWith, createClientWith } from "./client.js";
+import { createStreamSender } from "./lease/senders.js";
+import { createDuplexWatchStream } from "./watch/duplex-stream.js";
 import type { ClientOptions } from "./options.js";
-import { createLeanTransport } from "./transport/lean-node.js";
+import { createGrpcH2Transport } from "./transport/grpc-h2/transport.js";
 import { createConnectGrpcTransport, createNodeTransport } from "./transport/node-transports.js";
 
 export * from "./api.js";
-export { createNodeTransport, createLeanTransport, createConnectGrpcTransport };
+export { createNodeTransport, createGrpcH2Transport, createConnectGrpcTransport };
 export { saveSnapshot, type SaveSnapshotOptions } from "./maintenance/save-snapshot.js";
+
+const node: Runtime = {
+  transport: createNodeTransport,
+  fullDuplex: { watchStream: createDuplexWatchStream, keepAliveSender: createStreamSender },
+};
 
 /**
  * Creates a client and resolves once an endpoint answers; rejects with an
@@ -17,7 +24,7 @@ export { saveSnapshot, type SaveSnapshotOptions } from "./maintenance/save-snaps
  * (default 5000). Like Go's `clientv3.New` with `DialTimeout`.
  */
 export function connect(options: ClientOptions): Promise<Client> {
-  return connectWith(options, createNodeTransport);
+  return connectWith(options, node);
 }
 
 /**
@@ -25,5 +32,5 @@ export function connect(options: ClientOptions): Promise<Client> {
  * opens the connection. Same options as {@link connect}.
  */
 export function createClient(options: ClientOptions): Client {
-  return createClientWith(options, createNodeTransport);
+  return createClientWith(options, node);
 }

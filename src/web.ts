@@ -3,12 +3,15 @@
  * and `createClient()` default to gRPC-Web over `fetch`, through the
  * etcd-connect proxy (`endpoints` are proxy URLs). Imports nothing from Node.
  */
-import { type Client, connectWith, createClientWith } from "./client.js";
+import { type Client, type Runtime, connectWith, createClientWith } from "./client.js";
 import type { ClientOptions } from "./options.js";
 import { createWebTransport } from "./transport/web.js";
 
 export * from "./api.js";
 export { createWebTransport };
+
+// No full-duplex streams: fetch only streams responses, so watches and keepalives run one call each.
+const web: Runtime = { transport: createWebTransport };
 
 /**
  * Creates a client and resolves once an endpoint (a proxy URL) answers;
@@ -16,7 +19,7 @@ export { createWebTransport };
  * within `dialTimeoutMs` (default 5000).
  */
 export function connect(options: ClientOptions): Promise<Client> {
-  return connectWith(options, createWebTransport);
+  return connectWith(options, web);
 }
 
 /**
@@ -24,5 +27,5 @@ export function connect(options: ClientOptions): Promise<Client> {
  * call does. Same options as {@link connect}.
  */
 export function createClient(options: ClientOptions): Client {
-  return createClientWith(options, createWebTransport);
+  return createClientWith(options, web);
 }

@@ -103,25 +103,10 @@ export class Cluster {
       throw new Error(`prepareMember: name ${memberName} is already taken in this cluster`);
     }
     const [clientPort, peerPort] = /** @type {[number, number]} */ (ports);
-    const clientUrl = `${spec.scheme}://127.0.0.1:${clientPort}`;
-    const peerUrl = `http://127.0.0.1:${peerPort}`;
-    const dataDir = path.join(this.dataDirRoot, memberName);
-    const logFile = path.join(this.dataDirRoot, `${memberName}.log`);
-    fs.rmSync(dataDir, { recursive: true, force: true });
-    fs.rmSync(logFile, { force: true });
-    const args = [
-      "--name", memberName,
-      "--data-dir", dataDir,
-      "--listen-client-urls", clientUrl,
-      "--advertise-client-urls", clientUrl,
-      "--listen-peer-urls", peerUrl,
-      "--initial-advertise-peer-urls", peerUrl,
-      // join() inserts `--initial-cluster <list>` here.
-      "--initial-cluster-state", "existing",
-      "--initial-cluster-token", spec.token,
-      ...spec.commonArgs,
-      ...(spec.memberArgs ? spec.memberArgs(index) : []),
-    ];
+    // join() inserts `--initial-cluster <list>` after the peer URL.
+    const { dataDir, logFile, args } = memberLayout(spec, this.dataDirRoot, {
+      name: memberName, index, clientPort, peerPort, state: "existing", token: spec.token,
+    });
     const member = new Member({
       name: memberName, index, clientPort, peerPort, dataDir, logFile, etcdBin: spec.etcdBin, args,
       logPrefix: this.#logPrefix, tls: this.tls, prepared: true,
@@ -130,7 +115,7 @@ export class Cluster {
     this.members.push(member);
     rememberTls([member]);
     if (this.#logPrefix !== undefined) {
-      process.stderr.write(`${this.#logPrefix} prepared ${memberName}: peer ${peerUrl} client ${clientUrl}\n`);
+      process.stderr.write(`${this.#logPrefix} prepared ${memberName}: peer ${member.peerUrl} client ${member.clientUrl}\n`);
     }
     return member;
   }
@@ -271,6 +256,39 @@ async function waitNoActivePeers(m, timeoutMs) {
  * @param {StartClusterOptions} [options]
  * @returns {Promise<Cluster>}
  */
+/**
+ * One member's data dir, log file and etcd arguments, the same for the members of a new cluster and for members
+ * added later (prepareMember); clears what a previous attempt left in its data dir and log.
+ * @param {MemberSpec} spec
+ * @param {string} root
+ * @param {{ name: string, index: number, clientPort: number, peerPort: number, state: "new" | "existing",
+ *   token: string, initialCluster?: string }} m
+ * @returns {{ dataDir: string, logFile: string, args: string[] }}
+ */
+function memberLayout(spec, root, m) {
+  const clientUrl = `${spec.scheme}://127.0.0.1:${m.clientPort}`;
+  const peerUrl = `http://127.0.0.1:${m.peerPort}`;
+  const dataDir = path.join(root, m.name);
+  const logFile = path.join(root, `${m.name}.log`);
+  fs.rmSync(dataDir, { recursive: true, force: true });
+  fs.rmSync(logFile, { force: true });
+  const args = [
+    "--name", m.name,
+    "--data-dir", dataDir,
+    "--listen-client-urls", clientUrl,
+    "--advertise-client-urls", clientUrl,
+    "--listen-peer-urls", peerUrl,
+    "--initial-advertise-peer-urls", peerUrl,
+    ...(m.initialCluster === undefined ? [] : ["--initial-cluster", m.initialCluster]),
+    "--initial-cluster-state", m.state,
+    "--initial-cluster-token", m.token,
+    ...spec.commonArgs,
+    // Member flags use today's names too; older versions get them renamed.
+    ...(spec.memberArgs ? flagsFor(spec.version, spec.memberArgs(m.index)) : []),
+  ];
+  return { dataDir, logFile, args };
+}
+
 export async function startCluster(options = {}) {
   const size = options.size ?? 1;
   if (size !== 1 && size !== 3) throw new Error(`size must be 1 or 3, got ${size}`);
@@ -360,35 +378,18 @@ export async function startCluster(options = {}) {
     const peerPortOf = (i) => /** @type {number} */ (ports[2 * i + 1]);
     const token = `etcd-connect-${randomBytes(6).toString("hex")}`;
     const names = Array.from({ length: size }, (_, i) => `m${i}`);
+    /** @type {MemberSpec} */
+    const spec = { etcdBin, version, scheme, token, commonArgs, memberArgs: options.memberArgs };
     const initialCluster = names.map((n, i) => `${n}=http://127.0.0.1:${peerPortOf(i)}`).join(",");
     const members = names.map((name, i) => {
-      const clientUrl = `${scheme}://127.0.0.1:${clientPortOf(i)}`;
-      const peerUrl = `http://127.0.0.1:${peerPortOf(i)}`;
-      const dataDir = path.join(root, name);
-      const logFile = path.join(root, `${name}.log`);
-      // A previous failed attempt may have left state behind.
-      fs.rmSync(dataDir, { recursive: true, force: true });
-      fs.rmSync(logFile, { force: true });
-      const args = [
-        "--name", name,
-        "--data-dir", dataDir,
-        "--listen-client-urls", clientUrl,
-        "--advertise-client-urls", clientUrl,
-        "--listen-peer-urls", peerUrl,
-        "--initial-advertise-peer-urls", peerUrl,
-        "--initial-cluster", initialCluster,
-        "--initial-cluster-state", "new",
-        "--initial-cluster-token", token,
-        ...commonArgs,
-        ...(options.memberArgs ? flagsFor(version, options.memberArgs(i)) : []),
-      ];
+      const { dataDir, logFile, args } = memberLayout(spec, root, {
+        name, index: i, clientPort: clientPortOf(i), peerPort: peerPortOf(i), state: "new", token, initialCluster,
+      });
       return new Member({
         name, index: i, clientPort: clientPortOf(i), peerPort: peerPortOf(i),
         dataDir, logFile, etcdBin, args, logPrefix, tls: tls?.client,
       });
     });
-    /** @type {MemberSpec} */
-    const spec = { etcdBin, version, scheme, token, commonArgs, memberArgs: options.memberArgs };
     const cluster = new Cluster(members, root, removeRoot, logPrefix, tls?.client, spec);
     liveClusters.add(cluster);
     rememberTls(members);

@@ -1,4 +1,5 @@
 import type { EtcdError } from "../errors.js";
+import { type AsyncQueue, createAsyncQueue } from "../util/async-queue.js";
 import type { LeaseKeepAlive, LeaseKeepAliveResponse } from "./types.js";
 
 /** Renewals kept for a consumer that iterates slower than they come (Go keeps 16 too). */
@@ -11,73 +12,39 @@ export interface KeeperSink {
   end(error?: EtcdError): void;
 }
 
-type Waiter = { resolve: (r: IteratorResult<LeaseKeepAliveResponse>) => void; reject: (e: unknown) => void };
-
 /** Creates the public keeper handle; `onClose` runs once when the user stops it. @internal */
 export function createKeeper(
   id: bigint,
   signal: AbortSignal | undefined,
   onClose: () => void,
 ): { keeper: LeaseKeepAlive; sink: KeeperSink } {
-  const queue: LeaseKeepAliveResponse[] = [];
-  let ended = false;
-  let failure: EtcdError | undefined;
-  let waiter: Waiter | undefined;
   let iterated = false;
   let resolveDone!: (e: EtcdError | undefined) => void;
   const done = new Promise<EtcdError | undefined>((resolve) => (resolveDone = resolve));
+  const settle = (error: EtcdError | undefined) => {
+    signal?.removeEventListener("abort", close);
+    resolveDone(error);
+  };
+  // Leaving the loop stops the keeper (the queue has already closed itself).
+  const queue = createAsyncQueue<LeaseKeepAliveResponse>({ keepLatest: QUEUE_LIMIT, onReturn: () => (settle(undefined), onClose()) });
 
   const sink: KeeperSink = {
     renewed(response) {
-      if (ended) return;
-      if (waiter) {
-        const w = waiter;
-        waiter = undefined;
-        w.resolve({ done: false, value: response });
-        return;
-      }
-      if (queue.length === QUEUE_LIMIT) queue.shift();
       queue.push(response);
     },
     end(error) {
-      if (ended) return;
-      ended = true;
-      failure = error;
-      signal?.removeEventListener("abort", close);
-      resolveDone(error);
-      const w = waiter;
-      waiter = undefined;
-      if (!w) return;
-      if (error) {
-        failure = undefined;
-        w.reject(error);
-      } else w.resolve({ done: true, value: undefined });
+      if (queue.done) return;
+      queue.end(error);
+      settle(error);
     },
   };
 
   function close(): void {
-    if (ended) return;
-    sink.end(undefined);
-    queue.length = 0;
+    if (queue.done) return;
+    queue.close();
+    settle(undefined);
     onClose();
   }
-
-  const iterator: AsyncIterator<LeaseKeepAliveResponse> = {
-    async next() {
-      if (queue.length > 0) return { done: false, value: queue.shift()! };
-      if (failure) {
-        const err = failure;
-        failure = undefined;
-        throw err;
-      }
-      if (ended) return { done: true, value: undefined };
-      return new Promise((resolve, reject) => (waiter = { resolve, reject }));
-    },
-    async return() {
-      close();
-      return { done: true, value: undefined };
-    },
-  };
 
   const keeper: LeaseKeepAlive = {
     id,
@@ -85,7 +52,7 @@ export function createKeeper(
     [Symbol.asyncIterator]() {
       if (iterated) throw new TypeError("a lease keeper has one consumer: it can be iterated only once");
       iterated = true;
-      return iterator;
+      return queue;
     },
     close,
     [Symbol.asyncDispose]: async () => close(),

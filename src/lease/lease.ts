@@ -8,7 +8,7 @@ import { type ResponseHeader, header } from "../header.js";
 import type { CallOptions } from "../options.js";
 import { callHalfDuplex } from "../transport/half-duplex.js";
 import { createKeepAliveScheduler } from "./scheduler.js";
-import { createCallSender, createStreamSender } from "./senders.js";
+import { createCallSender } from "./senders.js";
 import type {
   LeaseGrantResponse,
   LeaseKeepAlive,
@@ -69,9 +69,9 @@ function leaseId(id: Int64): bigint {
 export function createLease(ctx: ClientContext): Lease {
   const scheduler = createKeepAliveScheduler(
     (events) =>
-      ctx.transport.halfDuplex
+      ctx.transport.halfDuplex || ctx.fullDuplex === undefined
         ? createCallSender(events, ctx.transport, requireLeaderHeader)
-        : createStreamSender(
+        : ctx.fullDuplex.keepAliveSender(
             events,
             (requests, signal) => ctx.services.lease.leaseKeepAlive(requests, { signal, headers: requireLeaderHeader }),
             ctx.transport,

@@ -6,8 +6,8 @@ import {
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import { callHalfDuplex } from "../transport/half-duplex.js";
 import type { EndpointTransport } from "../transport/endpoints.js";
-import { createBackoff, sleep } from "../util/backoff.js";
-import { type RequestQueue, createRequestQueue } from "../util/request-queue.js";
+import { type AsyncQueue, createAsyncQueue } from "../util/async-queue.js";
+import { runResumableStream } from "../util/resumable-stream.js";
 import type { Log } from "../log.js";
 import type { RenewalEvents, RenewalSender } from "./scheduler.js";
 
@@ -28,52 +28,41 @@ export function createStreamSender(
   transport: EndpointTransport,
   log?: Log,
 ): RenewalSender {
-  let requests: RequestQueue<KeepAliveRequest> | undefined;
+  let requests: AsyncQueue<KeepAliveRequest> | undefined;
   let abort: AbortController | undefined;
   let running = false;
   let wanted = false;
-  const backoff = createBackoff();
 
-  async function run(): Promise<void> {
+  function run(): void {
     running = true;
-    while (wanted) {
-      const endpoint = transport.current;
-      const controller = new AbortController();
-      const queue = createRequestQueue<KeepAliveRequest>();
-      abort = controller;
-      requests = queue;
-      let failure: unknown;
-      let first = true;
-      try {
-        for await (const r of open(queue, controller.signal)) {
-          if (first) {
-            first = false;
-            backoff.reset();
-            transport.succeeded(endpoint);
-          }
-          events.renewed(r);
-        }
-      } catch (err) {
-        failure = err; // reconnect below, unless stopped
-      } finally {
-        queue.end();
+    void runResumableStream<LeaseKeepAliveResponseMessage>({
+      endpoints: { current: () => transport.current, failed: transport.failed, succeeded: transport.succeeded },
+      wanted: () => wanted,
+      open(call) {
+        abort = call;
+        requests = createAsyncQueue<KeepAliveRequest>();
+        return open(requests, call.signal);
+      },
+      message: events.renewed,
+      closed() {
+        requests?.end();
         requests = undefined;
-      }
-      if (!wanted) break;
-      events.broken();
-      // Aborted by idle() and wanted again right away: not the endpoint's fault.
-      if (controller.signal.aborted) continue;
-      log?.warn("lease keepalive stream broke; reconnecting", { endpoint, error: failure instanceof Error ? failure.message : String(failure) });
-      transport.failed(endpoint, failure);
-      await sleep(backoff.next());
-    }
-    running = false;
+      },
+      ended({ endpoint, failure, canceled }) {
+        if (!wanted) return "stop";
+        events.broken();
+        // Aborted by idle() and wanted again right away: not the endpoint's fault.
+        if (canceled) return "reopen";
+        log?.warn("lease keepalive stream broke; reconnecting", { endpoint, error: failure?.message });
+        return "backoff";
+      },
+    }).finally(() => (running = false));
   }
 
   return {
     send(id) {
       wanted = true;
-      if (!running) void run();
+      if (!running) run();
       // While reconnecting there is no stream: the scheduler asks again shortly.
       requests?.push({ ID: id });
     },

@@ -1,9 +1,7 @@
 import { Code, ConnectError, type Transport } from "@connectrpc/connect";
-import type { Log } from "../log.js";
 import type { EtcdTransport } from "./etcd-transport.js";
-import { isUnavailable, neverSent, shouldRetry } from "./retry-policy.js";
-import { retryWritesKey } from "./etcd-transport.js";
-import { sleep } from "../util/backoff.js";
+import { isConnectionFailure } from "./retry-policy.js";
+import { type Backoff, createBackoff } from "../util/backoff.js";
 
 /** Where one endpoint stands, for dashboards. */
 export interface EndpointState {
@@ -22,12 +20,10 @@ export interface EndpointState {
 
 
 /**
- * A Connect transport over the client's endpoints (Go's balancer plus
- * `retry.go`). Each call goes to the current endpoint; an unavailable
- * endpoint is skipped for a while (backoff with jitter) and the call is
- * retried on the next one when the retry policy allows. While every endpoint
- * is failing, calls wait for one (bounded by their deadline), like gRPC's
- * wait-for-ready.
+ * The client's endpoints (Go's balancer): which one the next call goes to, and where each one stands. An
+ * unavailable endpoint is skipped for a while (backoff with jitter). The pool ({@link createEndpointPool}) streams
+ * with one attempt per call; unary calls come from the retry layer (retry.ts `withRetry`), which re-sends them on
+ * the next endpoint when the retry policy allows.
  */
 export interface EndpointTransport extends Transport {
   /** The configured endpoint URLs, in order. */
@@ -50,40 +46,59 @@ export interface EndpointTransport extends Transport {
   states(): EndpointState[];
   /** Closes every endpoint's connections and ends waiting calls. */
   close(): void;
+  /** Aborted by `close()`. */
+  readonly closedSignal: AbortSignal;
+  /**
+   * The endpoint for the next attempt: the current one unless it is being skipped; while every endpoint is
+   * failing, the one to be tried first and how long until then (`waitMs`), with the reason it is failing.
+   */
+  pick(): Pick;
+  /** An attempt on `endpoint` is starting (idle -> connecting). */
+  attempting(endpoint: string): void;
+  /** An attempt on `endpoint` failed with etcd's own `Unavailable` (no leader, ...): move the next call on. */
+  rotateFrom(endpoint: string): void;
+}
+
+/** The endpoints without the unary method, which the retry layer adds (retry.ts). */
+export type EndpointPool = Omit<EndpointTransport, "unary">;
+
+/** See {@link EndpointTransport.pick}. */
+export interface Pick {
+  endpoint: string;
+  transport: EtcdTransport;
+  /** How long until the endpoint may be tried; 0: now. */
+  waitMs: number;
+  /** Why the endpoint is failing, when it is. */
+  failure: unknown;
 }
 
 interface Slot {
   url: string;
   transport: EtcdTransport | undefined;
   state: EndpointState["state"];
-  failures: number;
+  /** How long it is skipped after each failure in a row. */
+  skip: Backoff;
   retryAt: number;
   error?: string;
   /** Why it is failing: reported by calls that time out waiting for it. */
   failure?: unknown;
 }
 
-/** Delay between retries of one call (Go: 25 ms, jittered). */
-const RETRY_PAUSE_MS = 25;
-/** Retries on etcd's own `Unavailable` answers (no-leader, timeout, ...) per call (Go's default max). */
-const MAX_SERVER_RETRIES = 100;
 /** How long a failing endpoint is skipped: doubling from 500 ms to 10 s, jittered. */
-const SKIP_BASE_MS = 500;
-const SKIP_MAX_MS = 10000;
+const SKIP_BACKOFF = { initialMs: 500, maxMs: 10000, firstImmediate: false };
 
-/** Creates an {@link EndpointTransport}; each endpoint's transport is made on first use. */
-export function createEndpointTransport(
+/** Creates an {@link EndpointPool}; each endpoint's transport is made on first use. */
+export function createEndpointPool(
   endpoints: readonly string[],
   create: (endpoint: string) => EtcdTransport,
   onStateChange?: (state: EndpointState) => void,
-  log?: Log,
-): EndpointTransport {
+): EndpointPool {
   let slots: Slot[] = endpoints.map(newSlot);
   let index = 0;
   const closed = new AbortController();
 
   function newSlot(url: string): Slot {
-    return { url, transport: undefined, state: "idle", failures: 0, retryAt: 0 };
+    return { url, transport: undefined, state: "idle", skip: createBackoff(SKIP_BACKOFF), retryAt: 0 };
   }
   const transportOf = (slot: Slot): EtcdTransport => (slot.transport ??= create(slot.url));
 
@@ -99,7 +114,7 @@ export function createEndpointTransport(
     return s;
   }
   function markReady(slot: Slot): void {
-    slot.failures = 0;
+    slot.skip.reset();
     slot.retryAt = 0;
     if (slot.state !== "ready") {
       slot.state = "ready";
@@ -108,17 +123,12 @@ export function createEndpointTransport(
     }
   }
   function markFailed(slot: Slot, err: unknown): void {
-    slot.failures++;
-    const ceiling = Math.min(SKIP_MAX_MS, SKIP_BASE_MS * 2 ** (slot.failures - 1));
-    slot.retryAt = Date.now() + ceiling / 2 + Math.random() * (ceiling / 2);
+    slot.retryAt = Date.now() + slot.skip.next();
     slot.state = "failing";
     slot.failure = err;
     slot.error = err instanceof Error ? err.message : err === undefined ? "stream broke" : String(err);
     emit(slot);
     // Move on from a failing endpoint at once, so the next call does not wait on it.
-    if (slots[index] === slot && slots.length > 1) index = (index + 1) % slots.length;
-  }
-  function rotateFrom(slot: Slot): void {
     if (slots[index] === slot && slots.length > 1) index = (index + 1) % slots.length;
   }
   function markConnecting(slot: Slot): void {
@@ -129,7 +139,7 @@ export function createEndpointTransport(
   }
 
   /** The endpoint to use now (the current one unless it is being skipped), and how long to wait for it. */
-  function pick(): { slot: Slot; waitMs: number } {
+  function pickSlot(): { slot: Slot; waitMs: number } {
     const now = Date.now();
     for (let i = 0; i < slots.length; i++) {
       const at = (index + i) % slots.length;
@@ -146,8 +156,9 @@ export function createEndpointTransport(
     return { slot: slots[best]!, waitMs: slots[best]!.retryAt - now };
   }
 
+  const slotOf = (endpoint: string): Slot | undefined => slots.find((s) => s.url === endpoint);
   function find(endpoint: string): Slot {
-    const slot = slots.find((s) => s.url === endpoint);
+    const slot = slotOf(endpoint);
     if (slot === undefined) throw new RangeError(`${endpoint} is not one of the client's endpoints`);
     return slot;
   }
@@ -157,17 +168,17 @@ export function createEndpointTransport(
       return slots.map((s) => s.url);
     },
     get current() {
-      return pick().slot.url;
+      return pickSlot().slot.url;
     },
     get halfDuplex() {
       return transportOf(slots[index]!).halfDuplex === true;
     },
     failed(endpoint, error) {
-      const slot = slots.find((s) => s.url === endpoint);
+      const slot = slotOf(endpoint);
       if (slot) markFailed(slot, error);
     },
     succeeded(endpoint) {
-      const slot = slots.find((s) => s.url === endpoint);
+      const slot = slotOf(endpoint);
       if (slot) markReady(slot);
     },
     endpoint(endpoint) {
@@ -199,44 +210,20 @@ export function createEndpointTransport(
     states() {
       return slots.map(snapshot);
     },
-    async unary(method, signal, timeoutMs, header, input, contextValues) {
-      const deadline = timeoutMs === undefined ? undefined : Date.now() + timeoutMs;
-      const retryWrites = contextValues?.get(retryWritesKey) === true;
-      let lastError: unknown;
-      let serverRetries = 0;
-      for (;;) {
-        const { slot, waitMs } = pick();
-        if (waitMs > 0) await pause(waitMs, deadline, signal, closed.signal);
-        const remaining = deadline === undefined ? undefined : deadline - Date.now();
-        if (closed.signal.aborted) throw new ConnectError("the client is closed", Code.Canceled);
-        if (signal?.aborted) throw lastError ?? new ConnectError("the operation was aborted", Code.Canceled);
-        // Out of time: the last failure says more than "deadline exceeded".
-        if (remaining !== undefined && remaining <= 0) throw lastError ?? (slot.failure instanceof ConnectError ? slot.failure : deadlineError());
-        markConnecting(slot);
-        try {
-          const response = await transportOf(slot).unary(method, signal, remaining, header, input, contextValues);
-          markReady(slot);
-          return response;
-        } catch (err) {
-          const callerAborted = signal?.aborted === true || closed.signal.aborted;
-          const name = `${method.parent.typeName}/${method.name}`;
-          if (isTlsError(err)) throw tlsError(slot.url, err);
-          // The deadline ran out during a retry: the earlier failure says why.
-          if (lastError !== undefined && deadline !== undefined && Date.now() >= deadline) throw lastError;
-          const lost = !callerAborted && isConnectionFailure(err);
-          if (lost) markFailed(slot, err);
-          else if (!callerAborted && isUnavailable(err, false)) rotateFrom(slot); // etcd's own no-leader, timeout, ...
-          if (!shouldRetry({ method: name, error: err, retryWrites, callerAborted }) || (!neverSent(err) && ++serverRetries > MAX_SERVER_RETRIES)) {
-            throw lost && !neverSent(err) ? connectionLost(slot.url, err) : err;
-          }
-          lastError = err;
-          log?.debug("retrying on the next endpoint", { method: name, endpoint: slot.url, error: err instanceof Error ? err.message : String(err) });
-          await pause(RETRY_PAUSE_MS * (0.9 + Math.random() * 0.2), deadline, signal, closed.signal);
-        }
-      }
+    closedSignal: closed.signal,
+    pick() {
+      const { slot, waitMs } = pickSlot();
+      return { endpoint: slot.url, transport: transportOf(slot), waitMs, failure: slot.failure };
+    },
+    attempting(endpoint) {
+      const slot = slotOf(endpoint);
+      if (slot) markConnecting(slot);
+    },
+    rotateFrom(endpoint) {
+      if (slots[index]?.url === endpoint && slots.length > 1) index = (index + 1) % slots.length;
     },
     async stream(method, signal, timeoutMs, header, input, contextValues) {
-      const { slot } = pick();
+      const { slot } = pickSlot();
       markConnecting(slot);
       try {
         return await transportOf(slot).stream(method, signal, timeoutMs, header, input, contextValues);
@@ -253,40 +240,8 @@ export function createEndpointTransport(
   };
 }
 
-/** Sleeps `ms`, cut short by the deadline or an abort. */
-function pause(ms: number, deadline: number | undefined, ...signals: (AbortSignal | undefined)[]): Promise<void> {
-  return sleep(deadline === undefined ? ms : Math.min(ms, deadline - Date.now()), ...signals);
-}
-
-function deadlineError(): ConnectError {
-  return new ConnectError("deadline exceeded while waiting for an available endpoint", Code.DeadlineExceeded);
-}
-
-/**
- * The endpoint itself failed (refused, reset, closed, unreachable), as
- * opposed to etcd answering `Unavailable` (no leader, ...): Connect reports
- * these without one of etcd's messages.
- */
-function isConnectionFailure(err: unknown): boolean {
-  if (neverSent(err)) return true;
-  if (!(err instanceof ConnectError) || !isUnavailable(err, false)) return false;
-  return !err.rawMessage.startsWith("etcdserver: ");
-}
-
-/** A call whose connection broke after the request went out: it may or may not have been applied. */
-function connectionLost(endpoint: string, err: unknown): ConnectError {
-  const reason = err instanceof Error ? err.message : String(err);
-  return new ConnectError(
-    `connection to ${endpoint} lost during the call; it may or may not have been applied (${reason})`,
-    Code.Unavailable,
-    undefined,
-    undefined,
-    err,
-  );
-}
-
 /** A certificate or TLS handshake problem: a configuration error that retrying does not fix. */
-function isTlsError(err: unknown): boolean {
+export function isTlsError(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string" && /CERT|SSL|TLS|EPROTO|SELF_SIGNED|UNABLE_TO_VERIFY|ALTNAME/.test(code)) return true;
@@ -307,7 +262,7 @@ export function isTlsFailure(err: unknown): boolean {
   return false;
 }
 
-function tlsError(endpoint: string, err: unknown): ConnectError {
+export function tlsError(endpoint: string, err: unknown): ConnectError {
   let cause: unknown = err;
   while (cause instanceof ConnectError && cause.cause !== undefined) cause = cause.cause;
   const reason = cause instanceof Error ? cause.message : String(cause);

@@ -1,17 +1,17 @@
 import { Http2SessionManager, createGrpcTransport } from "@connectrpc/connect-node";
 import type { TransportFactoryOptions } from "../options.js";
 import type { EtcdTransport } from "./etcd-transport.js";
-import { createLeanTransport } from "./lean-node.js";
+import { createGrpcH2Transport } from "./grpc-h2/transport.js";
 import { pemCredentials } from "../util/pem.js";
 
 /**
- * The Node default (also Deno and Bun): the lean HTTP/2 transport
- * (`createLeanTransport`), or Connect's own `createGrpcTransport` when the
+ * The Node default (also Deno and Bun): the gRPC transport on our own HTTP/2 client
+ * (`createGrpcH2Transport`), or Connect's own `createGrpcTransport` when the
  * environment variable `ETCD_CONNECT_NODE_TRANSPORT` is `connect`.
  */
 export function createNodeTransport(endpoint: string, options: TransportFactoryOptions): EtcdTransport {
   const choice = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.ETCD_CONNECT_NODE_TRANSPORT;
-  return choice === "connect" ? createConnectGrpcTransport(endpoint, options) : createLeanTransport(endpoint, options);
+  return choice === "connect" ? createConnectGrpcTransport(endpoint, options) : createGrpcH2Transport(endpoint, options);
 }
 
 /**

@@ -12,12 +12,15 @@ export { isRepeatable } from "./method-policy.js";
  */
 const neverSentCodes = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN", "EADDRNOTAVAIL", REFUSED_CODE]);
 
-/** Whether the call failed before its request could reach any server (connection refused, no route, a refused stream). */
+/**
+ * Whether the call failed before its request could reach any server (connection refused, no route, a refused
+ * stream), read from the error codes in the cause chain (both transports keep the socket error as a cause). A
+ * message alone is never taken as proof: wrongly saying "never sent" would re-send a write.
+ */
 export function neverSent(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === "string" && neverSentCodes.has(code)) return true;
-    if (e instanceof ConnectError && /\b(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)\b/.test(e.rawMessage)) return true;
     e = (e as { cause?: unknown }).cause;
   }
   return false;
@@ -55,4 +58,14 @@ export function shouldRetry(q: RetryQuestion): boolean {
   if (q.callerAborted) return false;
   if (neverSent(q.error)) return true;
   return isUnavailable(q.error, false) && (q.retryWrites || isRepeatable(q.method));
+}
+
+/**
+ * The endpoint itself failed (refused, reset, closed, unreachable), as opposed to etcd answering `Unavailable` (no
+ * leader, ...): Connect reports these without one of etcd's messages.
+ */
+export function isConnectionFailure(err: unknown): boolean {
+  if (neverSent(err)) return true;
+  if (!(err instanceof ConnectError) || !isUnavailable(err, false)) return false;
+  return !err.rawMessage.startsWith("etcdserver: ");
 }

@@ -4,21 +4,27 @@ export interface BackoffOptions {
   initialMs?: number;
   /** Largest delay in milliseconds. Default: 2000. */
   maxMs?: number;
+  /** Whether the first retry after a success goes at once (delay 0). Default: true. */
+  firstImmediate?: boolean;
 }
 
-/** Exponential backoff with equal jitter (a delay between half the ceiling and the ceiling), reset after a success. */
+/**
+ * The client's one backoff: exponential with equal jitter (a delay between half the ceiling and the ceiling),
+ * reset after a success. Streams reconnect with it, failing endpoints are skipped by it, the dial probes with it.
+ */
 export interface Backoff {
-  /** The next delay in milliseconds (0 for the first retry after a success). */
+  /** The next delay in milliseconds. */
   next(): number;
-  /** Call after a success: the next failure retries at once. */
+  /** Call after a success: the backoff starts over. */
   reset(): void;
 }
 
-/** Creates a {@link Backoff}: 0, then 25-50, 50-100, 100-200, ... 1000-2000 ms. */
+/** Creates a {@link Backoff}; by default 0, then 25-50, 50-100, 100-200, ... 1000-2000 ms. */
 export function createBackoff(options: BackoffOptions = {}): Backoff {
   const initial = options.initialMs ?? 50;
   const max = options.maxMs ?? 2000;
-  let attempt = 0;
+  const skip = options.firstImmediate === false ? 1 : 0;
+  let attempt = skip;
   return {
     next() {
       const n = attempt++;
@@ -27,7 +33,7 @@ export function createBackoff(options: BackoffOptions = {}): Backoff {
       return ceiling / 2 + Math.random() * (ceiling / 2);
     },
     reset() {
-      attempt = 0;
+      attempt = skip;
     },
   };
 }

@@ -3,8 +3,8 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { WatchRequestSchema, WatchResponse as WatchResponseMessage } from "../../gen/etcdserverpb/rpc_pb.js";
 import { EtcdError } from "../errors.js";
 import type { Log } from "../log.js";
-import { createBackoff, sleep } from "../util/backoff.js";
-import { type RequestQueue, createRequestQueue } from "../util/request-queue.js";
+import { type AsyncQueue, createAsyncQueue } from "../util/async-queue.js";
+import { runResumableStream } from "../util/resumable-stream.js";
 import { type Registration, type WatchStreamDeps, refusedForToken } from "./registration.js";
 import { endsWatch } from "./stream-errors.js";
 import type { WatchControl } from "./watcher.js";
@@ -32,7 +32,11 @@ export interface DuplexWatchStream {
   add(reg: Registration): WatchControl;
 }
 
-/** Creates a {@link DuplexWatchStream}; the call opens with the first watch. @internal */
+/**
+ * Creates a {@link DuplexWatchStream}; the call opens with the first watch. (One closure of about 200 lines: the
+ * bookkeeping of every watch on the stream — pending creates, ids, cancels — is shared state that its small inner
+ * functions read together, as in Go's `watchGrpcStream`.) @internal
+ */
 export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStream {
   /** Every registration the stream still tracks, in creation order (closed ones until their cancel is confirmed). */
   const regs = new Set<Registration>();
@@ -43,12 +47,11 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
   /** Registrations waiting for their create request, oldest first. */
   const pending = new Set<Registration>();
   let creating: Registration | undefined;
-  let requests: RequestQueue<WatchRequest> | undefined;
+  let requests: AsyncQueue<WatchRequest> | undefined;
   let abort: AbortController | undefined;
   let running = false;
   /** The current call was ended on purpose, to reopen at once (with a new token). */
   let reopening = false;
-  const backoff = createBackoff();
 
   function sendNextCreate(): void {
     if (creating || !requests) return;
@@ -149,63 +152,58 @@ export function createDuplexWatchStream(deps: DuplexStreamDeps): DuplexWatchStre
     reg.handle(r);
   }
 
-  async function run(): Promise<void> {
+  function run(): Promise<void> {
     running = true;
-    for (let attempt = 0; live.size > 0; attempt++) {
-      const endpoint = deps.current();
-      const controller = new AbortController();
-      const queue = createRequestQueue<WatchRequest>();
-      abort = controller;
-      requests = queue;
-      byId.clear();
-      canceledIds.clear();
-      creating = undefined;
-      pending.clear();
-      for (const reg of regs) {
-        reg.unbind();
-        if (reg.closed) regs.delete(reg); // its watch went with the old stream
-        else if (reg.wantActive) pending.add(reg);
-      }
-      sendNextCreate();
-      let failure: EtcdError;
-      let first = true;
-      try {
-        for await (const r of deps.open(queue, controller.signal)) {
-          if (first) {
-            first = false;
-            backoff.reset();
-            deps.succeeded(endpoint);
-            if (attempt > 0) deps.log.info("watch stream resumed", { endpoint, watchers: live.size });
-          }
-          handle(r);
+    return runResumableStream<WatchResponseMessage>({
+      endpoints: deps,
+      wanted: () => live.size > 0,
+      open(call) {
+        const queue = createAsyncQueue<WatchRequest>();
+        abort = call;
+        requests = queue;
+        byId.clear();
+        canceledIds.clear();
+        creating = undefined;
+        pending.clear();
+        for (const reg of regs) {
+          reg.unbind();
+          if (reg.closed) regs.delete(reg); // its watch went with the old stream
+          else if (reg.wantActive) pending.add(reg);
         }
-        failure = new EtcdError("unavailable", Code.Unavailable, "the watch stream ended without a status");
-      } catch (err) {
-        failure = EtcdError.from(err);
-      } finally {
-        queue.end();
-        if (requests === queue) requests = undefined;
-      }
-      if (live.size === 0) break;
-      if (deps.canReauthenticate) deps.forgetToken(endpoint); // reopen with a fresh token
-      if (reopening) {
-        reopening = false;
-        continue;
-      }
-      if (endsWatch(failure, deps.requireLeader, deps.canReauthenticate)) {
-        for (const reg of [...regs]) reg.sink.fail(failure);
-        stop();
-        break;
-      }
-      for (const reg of regs) reg.sink.setState({ state: "reconnecting", endpoint, error: failure });
-      deps.log.warn("watch stream broke; reconnecting", { endpoint, error: failure.message, watchers: live.size });
-      deps.failed(endpoint, failure);
-      await sleep(backoff.next());
-    }
-    running = false;
-    requests = undefined;
-    abort = undefined;
-    deps.onIdle();
+        sendNextCreate();
+        return deps.open(queue, call.signal);
+      },
+      started(endpoint, attempt) {
+        if (attempt > 0) deps.log.info("watch stream resumed", { endpoint, watchers: live.size });
+      },
+      message: handle,
+      closed() {
+        requests?.end();
+        requests = undefined;
+      },
+      ended({ endpoint, failure }) {
+        if (live.size === 0) return "stop";
+        if (deps.canReauthenticate) deps.forgetToken(endpoint); // reopen with a fresh token
+        if (reopening) {
+          reopening = false;
+          return "reopen";
+        }
+        const error = failure!; // handle() never ends the call itself
+        if (endsWatch(error, deps.requireLeader, deps.canReauthenticate)) {
+          for (const reg of [...regs]) reg.sink.fail(error);
+          stop();
+          return "stop";
+        }
+        for (const reg of regs) reg.sink.setState({ state: "reconnecting", endpoint, error });
+        deps.log.warn("watch stream broke; reconnecting", { endpoint, error: error.message, watchers: live.size });
+        return "backoff";
+      },
+    }).finally(() => {
+      running = false;
+      requests = undefined;
+      abort = undefined;
+      deps.onIdle();
+    });
   }
 
   return {

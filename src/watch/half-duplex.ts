@@ -1,7 +1,7 @@
 import { Code } from "@connectrpc/connect";
 import type { WatchResponse as WatchResponseMessage, WatchCreateRequest } from "../../gen/etcdserverpb/rpc_pb.js";
 import { EtcdError } from "../errors.js";
-import { createBackoff, sleep } from "../util/backoff.js";
+import { runResumableStream } from "../util/resumable-stream.js";
 import { type Registration, type WatchStreamDeps, refusedForToken } from "./registration.js";
 import { endsWatch } from "./stream-errors.js";
 import type { WatchControl } from "./watcher.js";
@@ -20,71 +20,73 @@ export interface HalfDuplexDeps extends WatchStreamDeps {
  * @internal
  */
 export function startHalfDuplexWatch(reg: Registration, deps: HalfDuplexDeps): WatchControl {
-  const backoff = createBackoff();
   let call: AbortController | undefined;
   /** The current call was ended to pause for a slow consumer, not by a failure. */
   let pausedCall = false;
+  /** The current call was refused for a stale token: once more with a new one. */
+  let refused = false;
+  /** The watch ended (its registration said so). */
+  let finished = false;
   let wake: (() => void) | undefined;
+  /** The endpoint of the current call. */
+  let endpointNow = "";
 
-  const stopCall = () => call?.abort();
-
-  async function run(): Promise<void> {
-    while (!reg.closed) {
-      if (!reg.wantActive) {
+  void runResumableStream<WatchResponseMessage>({
+    endpoints: deps,
+    async wanted() {
+      while (!reg.closed && !reg.wantActive) {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
-        continue;
       }
-      const endpoint = deps.current();
-      const controller = new AbortController();
+      return !reg.closed && !finished;
+    },
+    open(controller) {
       call = controller;
-      let failure: EtcdError;
-      let refused = false;
-      try {
-        for await (const r of deps.open(reg.createRequest(), controller.signal)) {
-          if (refusedForToken(r) && deps.canReauthenticate && !reg.authRetried) {
-            reg.authRetried = true; // the token went stale: once more with a new one
-            refused = true;
-            break;
-          }
-          backoff.reset();
-          if (r.created && !r.canceled) {
-            deps.succeeded(endpoint);
-            reg.sink.setState({ state: "watching", endpoint });
-          }
-          if (!reg.handle(r)) return;
-        }
-        failure = new EtcdError("unavailable", Code.Unavailable, "the watch call ended without a status");
-      } catch (err) {
-        failure = EtcdError.from(err);
-      } finally {
-        call = undefined;
-        controller.abort(); // Connect's iterators ignore break: end the call
-        reg.unbind();
+      refused = false;
+      return deps.open(reg.createRequest(), controller.signal);
+    },
+    started(endpoint) {
+      endpointNow = endpoint;
+    },
+    message(r) {
+      if (refusedForToken(r) && deps.canReauthenticate && !reg.authRetried) {
+        reg.authRetried = true;
+        refused = true;
+        return false;
       }
-      if (reg.closed) return;
+      if (r.created && !r.canceled) reg.sink.setState({ state: "watching", endpoint: endpointNow });
+      if (!reg.handle(r)) {
+        finished = true;
+        return false;
+      }
+    },
+    closed() {
+      call = undefined;
+      reg.unbind();
+    },
+    ended({ endpoint, failure }) {
+      if (finished || reg.closed) return "stop";
       if (deps.canReauthenticate) deps.forgetToken(endpoint);
-      if (refused) continue;
+      if (refused) return "reopen";
       if (pausedCall) {
-        pausedCall = false; // paused for a slow consumer: wait for resume() at the top
-        continue;
+        pausedCall = false; // paused for a slow consumer: wanted() waits for resume()
+        return "reopen";
       }
-      if (endsWatch(failure, deps.requireLeader, deps.canReauthenticate)) {
-        reg.sink.fail(failure);
-        return;
+      const error = failure!;
+      if (endsWatch(error, deps.requireLeader, deps.canReauthenticate)) {
+        reg.sink.fail(error);
+        return "stop";
       }
-      reg.sink.setState({ state: "reconnecting", endpoint, error: failure });
-      deps.failed(endpoint, failure);
-      await sleep(backoff.next());
-    }
-  }
+      reg.sink.setState({ state: "reconnecting", endpoint, error });
+      return "backoff";
+    },
+  });
 
-  void run();
   return {
     pause() {
       reg.wantActive = false;
       if (call) pausedCall = true;
-      stopCall();
+      call?.abort();
     },
     resume() {
       reg.wantActive = true;
@@ -92,7 +94,7 @@ export function startHalfDuplexWatch(reg: Registration, deps: HalfDuplexDeps): W
     },
     cancel() {
       reg.wantActive = false;
-      stopCall();
+      call?.abort();
       wake?.();
     },
     requestProgress() {

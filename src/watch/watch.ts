@@ -11,7 +11,7 @@ import { toInt64 } from "../int64.js";
 import { resolveRange } from "../range.js";
 import { requireLeaderHeaders as requireLeaderHeader } from "../call.js";
 import { callHalfDuplex } from "../transport/half-duplex.js";
-import { type DuplexWatchStream, createDuplexWatchStream } from "./duplex-stream.js";
+import type { DuplexWatchStream } from "./duplex-stream.js";
 import { startHalfDuplexWatch } from "./half-duplex.js";
 import { Registration, type WatchStreamDeps } from "./registration.js";
 import type { WatchOptions, Watcher } from "./types.js";
@@ -26,7 +26,8 @@ export type WatchFn = (key: Bytes, options?: WatchOptions) => Watcher;
 
 /**
  * Builds `client.watch`: full-duplex transports share one bidi stream per
- * metadata set; half-duplex transports (gRPC-Web) run one call per watch.
+ * metadata set; half-duplex transports (gRPC-Web), and every transport in the
+ * web entry, run one call per watch.
  * @internal
  */
 export function createWatch(ctx: ClientContext): WatchFn {
@@ -51,7 +52,7 @@ export function createWatch(ctx: ClientContext): WatchFn {
     let s = streams.get(key);
     if (s === undefined) {
       const headers = requireLeader ? requireLeaderHeader : undefined;
-      const created = createDuplexWatchStream({
+      const created = ctx.fullDuplex!.watchStream({
         ...streamDeps(requireLeader),
         open: (requests, signal) => ctx.services.watch.watch(requests, { signal, headers }),
         log: ctx.log,
@@ -101,7 +102,7 @@ export function createWatch(ctx: ClientContext): WatchFn {
     if (sink.closed) return watcher; // signal already aborted
     watchers.add(watcher);
     const reg = new Registration(request, sink, options.createdNotify === true);
-    if (ctx.transport.halfDuplex) {
+    if (ctx.transport.halfDuplex || ctx.fullDuplex === undefined) {
       const headers = requireLeader ? requireLeaderHeader : undefined;
       bind(
         startHalfDuplexWatch(reg, {

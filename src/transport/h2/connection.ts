@@ -86,7 +86,9 @@ export function connectH2(url: string, options: H2ConnectOptions = {}): H2Connec
 /**
  * One HTTP/2 client connection: framing, HPACK, flow control, PING and
  * GOAWAY, and nothing gRPC does not use (no push, no priorities). Writes are
- * gathered and go to the socket once per tick.
+ * gathered and go to the socket once per tick. (Over 400 lines on purpose: one
+ * connection's state machine, whose invariants — windows, stream limits, the
+ * GOAWAY boundary — are easier to check in one place, on the hot path.)
  */
 export class H2Connection implements StreamHost {
   private readonly streams = new StreamTable<H2Stream>();

@@ -1,9 +1,9 @@
-import type { TlsOptions } from "../options.js";
-import { type H2Connection, connectH2 } from "./h2/connection.js";
-import { pemCredentials } from "../util/pem.js";
+import type { TlsOptions } from "../../options.js";
+import { type H2Connection, connectH2 } from "../h2/connection.js";
+import { pemCredentials } from "../../util/pem.js";
 
-/** Options of a {@link LeanSession}. */
-export interface LeanSessionOptions {
+/** Options of a {@link H2Session}. */
+export interface H2SessionOptions {
   tls?: TlsOptions;
   /** PING interval while streams are open, in ms; 0: no pings. */
   keepAliveTimeMs: number;
@@ -16,7 +16,7 @@ export interface LeanSessionOptions {
  * after it closes, GOAWAY or fails. PINGs run only while streams are open
  * (etcd answers pings on idle connections with GOAWAY too_many_pings).
  */
-export class LeanSession {
+export class H2Session {
   private connection: H2Connection | undefined;
   private open = 0;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
@@ -24,7 +24,7 @@ export class LeanSession {
 
   constructor(
     private readonly url: string,
-    private readonly options: LeanSessionOptions,
+    private readonly options: H2SessionOptions,
   ) {}
 
   /** The connection to start a stream on (connecting if needed). */
