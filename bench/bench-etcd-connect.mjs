@@ -4,7 +4,7 @@
 // the same thing. Runs the warm-up and workloads a-d against one etcd endpoint
 // and prints ONE JSON line on stdout (kit README, "JSON line contract").
 //
-// Usage:  node bench/bench-etcd-connect.mjs [--transport lean|connect]
+// Usage:  node bench/bench-etcd-connect.mjs [--transport h2|connect]
 //                              [--scale 1] [--endpoint 127.0.0.1:23790]
 //                              [--seq 2000] [--conc 20000] [--get 20000] [--watch 20000]
 //                              [--c-low 64] [--c-high 512] [--get-c 64] [--watch-c 256]
@@ -15,7 +15,7 @@
 // port is BENCH_PORT (default 23790). --scale multiplies the op counts
 // (seq/conc/get/watch/warmup), for smoke tests.
 //
-// --transport lean (default): etcd.createLeanTransport when the package exports it;
+// --transport h2 (default): etcd.createLeanTransport when the package exports it;
 //   otherwise the package's default transport, reported as such in `versions`.
 // --transport connect: Connect's createGrpcTransport (see transports.mjs).
 //
@@ -53,7 +53,7 @@ const cfg = {
 };
 
 // ---------- transport ----------
-const transportWanted = String(opt('transport', 'lean'));
+const transportWanted = String(opt('transport', 'h2'));
 let picked;
 try {
   picked = pickTransport(etcd, transportWanted);

@@ -2,7 +2,7 @@
 // Prints ONE JSON line on stdout (last line) and a readable summary on stderr.
 //
 // Usage: node --expose-gc bench/extra.mjs --endpoint 127.0.0.1:PORT [--scale 1]
-//          [--workloads watchers,leases,txn,grpcweb] [--transports lean,connect]
+//          [--workloads watchers,leases,txn,grpcweb] [--transports h2,connect]
 //          [--watchers 10000] [--timeout 300]
 // Options may also come from env: BENCH_ENDPOINT, BENCH_SCALE, BENCH_TRANSPORTS, ...
 //
@@ -20,7 +20,7 @@
 //             64 in flight: ops/s, CPU us/op, CAS failures.
 //   grpcweb   the etcd-connect proxy in this process + a client on the web entry (gRPC-Web over fetch):
 //             4,000 x scale puts and as many gets, 64 in flight. CPU includes the proxy (same process).
-// Transports (transports.mjs): lean (createLeanTransport if exported, else the default transport,
+// Transports (transports.mjs): h2 (createGrpcH2Transport if exported, else the default transport,
 // reported as such), connect (Connect's createGrpcTransport); grpcweb always uses the web transport.
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -318,7 +318,7 @@ async function runGrpcWeb() {
 // ---------- child: one workload, one transport ----------
 async function child() {
   const w = String(opt('child', ''));
-  const t = String(opt('transport', 'lean'));
+  const t = String(opt('transport', 'h2'));
   const out = { workload: w, transport_arg: t };
   setInterval(sampleRss, 50).unref();
   try {
@@ -386,7 +386,7 @@ function summary(results) {
 
 async function parent() {
   const workloads = String(opt('workloads', WORKLOADS.join(','))).split(',').filter(Boolean);
-  const transports = String(opt('transports', 'lean,connect')).split(',').filter(Boolean);
+  const transports = String(opt('transports', 'h2,connect')).split(',').filter(Boolean);
   const timeoutS = Number(opt('timeout', 300));
   const results = [];
   for (const w of workloads) {

@@ -4,7 +4,7 @@
 // Also the standard run with V8's young generation capped (--max-semi-space-size), to show how much of the
 // peak is V8's young-generation sizing rather than the client. Prints one JSON line; bench/run.mjs puts it in
 // bench/RESULTS.md.
-//   node bench/memory.mjs --endpoint 127.0.0.1:23790 [--transport lean|connect]
+//   node bench/memory.mjs --endpoint 127.0.0.1:23790 [--transport h2|connect]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     endpoint: { type: 'string', default: '127.0.0.1:2379' },
-    transport: { type: 'string', default: 'lean' },
+    transport: { type: 'string', default: 'h2' },
   },
 });
 const probe = join(here, 'memory-probe.mjs');

@@ -2,7 +2,7 @@
 // Where the client's CPU time goes: puts (or linearizable gets) at 64 in flight under `node --cpu-prof`, then the profile's self time
 // summed by where the code lives (idle, GC, socket writes, node:http2, other Node internals, protobuf-es, Connect,
 // etcd-connect's HTTP/2 client, the rest of etcd-connect). Prints one JSON line; bench/run.mjs puts it in bench/RESULTS.md.
-//   node bench/profile.mjs --endpoint 127.0.0.1:23790 [--n 20000] [--transport lean|connect] [--op put|get]
+//   node bench/profile.mjs --endpoint 127.0.0.1:23790 [--n 20000] [--transport h2|connect] [--op put|get]
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +15,7 @@ const { values: args } = parseArgs({
   options: {
     endpoint: { type: 'string', default: '127.0.0.1:2379' },
     n: { type: 'string', default: '20000' },
-    transport: { type: 'string', default: 'lean' },
+    transport: { type: 'string', default: 'h2' },
     op: { type: 'string', default: 'put' },
     child: { type: 'boolean', default: false },
   },

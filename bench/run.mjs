@@ -3,10 +3,10 @@
 //   1. the kit's setup.sh (apt packages when root, npm etcd3 and the Go anchor in .bench-work)
 //   2. npm run build (the bench programs import dist/)
 //   3. the kit's run-all.sh with the two anchors and two etcd-connect clients:
-//        etcd-connect          node bench/bench-etcd-connect.mjs --transport lean
+//        etcd-connect          node bench/bench-etcd-connect.mjs --transport h2
 //        etcd-connect-connect  node bench/bench-etcd-connect.mjs --transport connect
 //   4. bench/extra.mjs against a fresh etcd (--unsafe-no-fsync) started with the kit's start-etcd.sh, then
-//      bench/profile.mjs (CPU profiles of puts at 64 in flight per transport, and of gets on the lean one) and
+//      bench/profile.mjs (CPU profiles of puts at 64 in flight per transport, and of gets on the HTTP/2 one) and
 //      bench/memory.mjs (where the standard run's peak RSS goes) against the same etcd
 //   5. node scripts/bundle-size.mjs
 //   6. bench/RESULTS.md: machine, versions, the kit's SUMMARY.md, the extra workloads, the targets
@@ -47,7 +47,7 @@ const ETCD_BINS = etcdBinaries(ETCD);
 const GO = 'go-clientv3-3.6';
 const GO_CMD = join(WORK, 'bin', 'bench-go-current');
 const CLIENTS = [
-  { name: 'etcd-connect', transport: 'lean', cmd: 'node bench/bench-etcd-connect.mjs --transport lean' },
+  { name: 'etcd-connect', transport: 'h2', cmd: 'node bench/bench-etcd-connect.mjs --transport h2' },
   { name: 'etcd-connect-connect', transport: 'connect', cmd: 'node bench/bench-etcd-connect.mjs --transport connect' },
 ];
 const env = {
@@ -171,7 +171,7 @@ function targetsSection(nof, getv, extra, bundle) {
     `the anchor's value in the same round, median [min-max] over the rounds (as \`summarize.py\`); a target is met when`,
     `the median meets it. "Go" is Go's current client (\`${GO}\`). Puts, watch, sequential latency, CPU and RSS come`,
     'from the `nofsync` run; gets from both the `nofsync` run (etcd\'s default configuration) and `nofsync-getvariant`',
-    '(`--backend-batch-limit 100`). `etcd-connect` is the lean transport, `etcd-connect-connect` Connect\'s',
+    '(`--backend-batch-limit 100`). `etcd-connect` is the HTTP/2 transport, `etcd-connect-connect` Connect\'s',
     '`createGrpcTransport`.', '',
   ];
   const names = CLIENTS.map((c) => c.name);
@@ -352,7 +352,7 @@ function writeResults({ extra, bundle, failures, profiles, memory }) {
   out.push('', 'Clients: `etcd3-npm` (npm etcd3 1.1.2) and `go-clientv3` (Go\'s clientv3 3.4.23 from Debian) are the kit\'s',
     `anchors; \`${GO}\` is the kit's Go program built against Go's current client (\`bench/go-clientv3\`, go.etcd.io/etcd/client/v3`,
     'at the 3.6 pin with the grpc-go it requires), the baseline of every ratio; `etcd-connect` runs',
-    '`node bench/bench-etcd-connect.mjs --transport lean`, `etcd-connect-connect` the same with `--transport connect`.', '',
+    '`node bench/bench-etcd-connect.mjs --transport h2`, `etcd-connect-connect` the same with `--transport connect`.', '',
     targetsSection(nof, getv, extra, bundle), '',
     '## Kit summary (`.bench-work/results/SUMMARY.md`, verbatim)', '', summary, '',
     extraSection(extra), '',
@@ -431,7 +431,7 @@ async function main() {
       }
 
       log('CPU profiles of puts and gets at 64 in flight (bench/profile.mjs)');
-      for (const [transport, op] of [['lean', 'put'], ['lean', 'get'], ['connect', 'put']]) {
+      for (const [transport, op] of [['h2', 'put'], ['h2', 'get'], ['connect', 'put']]) {
         const pr = await run(process.execPath, ['bench/profile.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--transport', transport, '--op', op], { capture: true });
         checkInterrupted();
         const pline = pr.out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
@@ -440,7 +440,7 @@ async function main() {
       }
 
       log('memory of the standard run (bench/memory.mjs)');
-      const mr = await run(process.execPath, ['bench/memory.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--transport', 'lean'], { capture: true });
+      const mr = await run(process.execPath, ['bench/memory.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--transport', 'h2'], { capture: true });
       checkInterrupted();
       const mline = mr.out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
       if (mr.code !== 0 || !mline) failures.push(`memory.mjs exited ${mr.code}`);

@@ -105,7 +105,7 @@ async function test() {
 
 /**
  * Type check, gen check, bundle budget, then vitest against etcd 3.6 (the default version): everything under the
- * machine's Node (lean transport), the Node suite (test/) again under Node 24, and again on Connect's own gRPC
+ * machine's Node (HTTP/2 transport), the Node suite (test/) again under Node 24, and again on Connect's own gRPC
  * transport; then the Node suite on every other etcd version (3.4, 3.5, 3.7). Extra arguments go to vitest (e.g. a
  * test file) and skip the extra passes; ETCD_VERSION picks the version for such a run.
  */

@@ -5,11 +5,11 @@
  */
 export type { Client } from "./client.js";
 export type { ClientOptions, CallOptions, TlsOptions, TransportFactory, TransportFactoryOptions } from "./options.js";
-export { type Bytes, toBytes, text, prefixEnd } from "./bytes.js";
-export type { Int64 } from "./int64.js";
+export { type Bytes, toBytes, text, prefixEnd } from "./util/bytes.js";
+export type { Int64 } from "./util/int64.js";
 export { EtcdError, type EtcdErrorKind, type EtcdErrorOptions } from "./errors.js";
 export { Code } from "@connectrpc/connect";
-export type { RangeOptions } from "./range.js";
+export type { RangeOptions } from "./op/range.js";
 export {
   op,
   type Op,
@@ -23,8 +23,8 @@ export {
   type TxnSpec,
   type SortTarget,
   type SortOrder,
-} from "./op.js";
-export { compare, type Compare, type CompareOperator } from "./compare.js";
+} from "./op/op.js";
+export { compare, type Compare, type CompareOperator } from "./op/compare.js";
 export type { KV, CompactOptions, GetStreamChunk } from "./kv/kv.js";
 export type { ResponseHeader } from "./header.js";
 export type {

@@ -7,7 +7,7 @@ import {
   Maintenance as MaintenanceService,
   Watch as WatchService,
 } from "../gen/etcdserverpb/rpc_pb.js";
-import type { Bytes } from "./bytes.js";
+import type { Bytes } from "./util/bytes.js";
 import { runCall } from "./call.js";
 import { type Cluster, createCluster } from "./cluster/cluster.js";
 import type { ClientContext, FullDuplexStreams } from "./context.js";

@@ -1,4 +1,4 @@
-// The lean transport's HTTP/2 client against another HTTP/2 implementation
+// The HTTP/2 client (transport/h2/) against another HTTP/2 implementation
 // (Node's nghttp2 server): the protocol cases that etcd rarely shows on
 // demand (flow control both ways, GOAWAY, stream limits, resets, Huffman and
 // table-indexed headers). gRPC against real etcd is covered by every other test.

@@ -1,10 +1,10 @@
 import { Permission_Type, type Permission as PermissionMessage } from "../../gen/authpb/auth_pb.js";
-import { type Bytes, prefixEnd } from "../bytes.js";
+import { type Bytes, prefixEnd } from "../util/bytes.js";
 import type { ClientContext } from "../context.js";
 import { invalid, needsVersion } from "../errors.js";
 import { type ResponseHeader, header } from "../header.js";
 import type { CallOptions } from "../options.js";
-import { type RangeOptions, resolveRange } from "../range.js";
+import { type RangeOptions, resolveRange } from "../op/range.js";
 
 /** What a permission allows. */
 export type PermissionType = "read" | "write" | "readwrite";

@@ -1,6 +1,6 @@
 import type { Member as MemberMessage } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { ClientContext } from "../context.js";
-import { type Int64, toUint64 } from "../int64.js";
+import { type Int64, toUint64 } from "../util/int64.js";
 import { type ResponseHeader, header } from "../header.js";
 import type { CallOptions } from "../options.js";
 

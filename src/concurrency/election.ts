@@ -14,7 +14,7 @@ import {
   op,
   toBytes,
 } from "../api.js";
-import { toInt64 } from "../int64.js";
+import { toInt64 } from "../util/int64.js";
 import { notLeaderError, toEtcdError } from "./errors.js";
 import type { Session } from "./session.js";
 import { waitTurn } from "./wait.js";

@@ -4,7 +4,7 @@
  * that a process that dies (or loses its lease) lets go of them.
  */
 import { type Client, Code, EtcdError, type Int64 } from "../api.js";
-import { toInt64 } from "../int64.js";
+import { toInt64 } from "../util/int64.js";
 import { sessionClosedError } from "./errors.js";
 
 /** Go's `defaultSessionTTL`, in seconds. */

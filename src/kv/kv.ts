@@ -4,9 +4,9 @@ import {
   RangeRequestSchema,
   TxnRequestSchema,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import type { Bytes } from "../bytes.js";
+import type { Bytes } from "../util/bytes.js";
 import type { ClientContext } from "../context.js";
-import { type Int64, toInt64 } from "../int64.js";
+import { type Int64, toInt64 } from "../util/int64.js";
 import {
   type DeleteOp,
   type DeleteOptions,
@@ -18,12 +18,12 @@ import {
   type TxnOp,
   type TxnSpec,
   op,
-} from "../op.js";
+} from "../op/op.js";
 import { runServerStream } from "../call.js";
 import { type ResponseHeader, header } from "../header.js";
 import { needsVersion } from "../errors.js";
 import type { CallOptions } from "../options.js";
-import { checkRequestSize, opSizeBound } from "../request-size.js";
+import { checkRequestSize, opSizeBound } from "../op/request-size.js";
 import {
   type CompactResponse,
   type DeleteResponse,
@@ -127,7 +127,7 @@ export function createOpRunner(ctx: ClientContext): OpRunner {
 }
 
 /**
- * Builds the KV facade: builds and checks each op (op.ts), then hands it to `run` (by default straight to etcd; a
+ * Builds the KV facade: builds and checks each op (op/op.ts), then hands it to `run` (by default straight to etcd; a
  * namespace passes its decorated runner). @internal
  */
 export function createKV(ctx: ClientContext, run: OpRunner = createOpRunner(ctx)): KV {

@@ -3,7 +3,7 @@ import { Lease as LeaseService, type LeaseKeepAliveResponse as LeaseKeepAliveRes
 import { requireLeaderHeaders } from "../call.js";
 import type { ClientContext } from "../context.js";
 import { EtcdError, invalid } from "../errors.js";
-import { type Int64, toInt64 } from "../int64.js";
+import { type Int64, toInt64 } from "../util/int64.js";
 import { type ResponseHeader, header } from "../header.js";
 import type { CallOptions } from "../options.js";
 import { callHalfDuplex } from "../transport/half-duplex.js";

@@ -9,7 +9,7 @@ import {
 import { runServerStream } from "../call.js";
 import type { ClientContext } from "../context.js";
 import { EtcdError, needsVersion } from "../errors.js";
-import { type Int64, toInt64, toUint64 } from "../int64.js";
+import { type Int64, toInt64, toUint64 } from "../util/int64.js";
 import { type ResponseHeader, header } from "../header.js";
 import type { CallOptions } from "../options.js";
 import type { Alarm, AlarmKind, EndpointStatus, HashKVResponse, HashResponse, SnapshotOptions, StatusResponse } from "./types.js";

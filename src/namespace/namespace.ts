@@ -1,9 +1,9 @@
-import { type Bytes, toBytes } from "../bytes.js";
+import { type Bytes, toBytes } from "../util/bytes.js";
 import type { ClientContext } from "../context.js";
 import { type KV, type OpRunner, createKV, createOpRunner } from "../kv/kv.js";
-import type { DeleteOp, GetOp, PutOp, TxnOp } from "../op.js";
+import type { DeleteOp, GetOp, PutOp, TxnOp } from "../op/op.js";
 import type { Lease } from "../lease/lease.js";
-import { resolveRange } from "../range.js";
+import { resolveRange } from "../op/range.js";
 import type { WatchFn } from "../watch/watch.js";
 import type { WatchOptions, WatchResponse, Watcher } from "../watch/types.js";
 import { type Prefixer, createPrefixer } from "./prefix.js";

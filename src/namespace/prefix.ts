@@ -10,7 +10,7 @@ import {
   TxnRequestSchema,
 } from "../../gen/etcdserverpb/rpc_pb.js";
 import type { KeyValue, OpResponse, TxnResponse } from "../kv/responses.js";
-import { type Op, toRequestOp } from "../op.js";
+import { type Op, toRequestOp } from "../op/op.js";
 
 /**
  * Moves ops into a key prefix and results back out (Go's

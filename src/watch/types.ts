@@ -1,8 +1,8 @@
 import type { EtcdError } from "../errors.js";
-import type { Int64 } from "../int64.js";
+import type { Int64 } from "../util/int64.js";
 import type { ResponseHeader } from "../header.js";
 import type { KeyValue } from "../kv/responses.js";
-import type { RangeOptions } from "../range.js";
+import type { RangeOptions } from "../op/range.js";
 
 /** Options of `client.watch()`. */
 export interface WatchOptions extends RangeOptions {

@@ -4,11 +4,11 @@ import {
   WatchCreateRequestSchema,
   WatchCreateRequest_FilterType,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import type { Bytes } from "../bytes.js";
+import type { Bytes } from "../util/bytes.js";
 import type { ClientContext } from "../context.js";
 import { invalid } from "../errors.js";
-import { toInt64 } from "../int64.js";
-import { resolveRange } from "../range.js";
+import { toInt64 } from "../util/int64.js";
+import { resolveRange } from "../op/range.js";
 import { requireLeaderHeaders as requireLeaderHeader } from "../call.js";
 import { callHalfDuplex } from "../transport/half-duplex.js";
 import type { DuplexWatchStream } from "./duplex-stream.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { prefixEnd, text, toBytes } from "../../src/bytes.js";
-import { toInt64 } from "../../src/int64.js";
+import { prefixEnd, text, toBytes } from "../../src/util/bytes.js";
+import { toInt64 } from "../../src/util/int64.js";
 
 describe("bytes", () => {
   it("encodes strings as UTF-8 and passes Uint8Array through", () => {

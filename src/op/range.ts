@@ -1,5 +1,5 @@
-import { type Bytes, prefixEnd, toBytes, zeroKey } from "./bytes.js";
-import { invalid } from "./errors.js";
+import { type Bytes, prefixEnd, toBytes, zeroKey } from "../util/bytes.js";
+import { invalid } from "../errors.js";
 
 /** How a key argument extends to a range of keys. Set at most one of the three. */
 export interface RangeOptions {

@@ -14,10 +14,10 @@ import {
   RequestOpSchema,
   type TxnRequest,
   TxnRequestSchema,
-} from "../gen/etcdserverpb/rpc_pb.js";
-import { type Bytes, toBytes } from "./bytes.js";
-import { invalid } from "./errors.js";
-import { type Int64, toInt64 } from "./int64.js";
+} from "../../gen/etcdserverpb/rpc_pb.js";
+import { type Bytes, toBytes } from "../util/bytes.js";
+import { invalid } from "../errors.js";
+import { type Int64, toInt64 } from "../util/int64.js";
 import { type RangeOptions, resolveRange } from "./range.js";
 
 /** What a get sorts by. */

@@ -4,9 +4,9 @@ import {
   CompareSchema,
   Compare_CompareResult,
   Compare_CompareTarget,
-} from "../gen/etcdserverpb/rpc_pb.js";
-import { type Bytes, toBytes } from "./bytes.js";
-import { type Int64, toInt64 } from "./int64.js";
+} from "../../gen/etcdserverpb/rpc_pb.js";
+import { type Bytes, toBytes } from "../util/bytes.js";
+import { type Int64, toInt64 } from "../util/int64.js";
 import { type RangeOptions, resolveRange } from "./range.js";
 
 /** A txn condition (etcd's `Compare` message), built with `compare.*`. */

@@ -1,6 +1,6 @@
 import { type DescMessage, type MessageShape, toBinary } from "@bufbuild/protobuf";
-import type { Compare, RequestOp, TxnRequest } from "../gen/etcdserverpb/rpc_pb.js";
-import { invalid } from "./errors.js";
+import type { Compare, RequestOp, TxnRequest } from "../../gen/etcdserverpb/rpc_pb.js";
+import { invalid } from "../errors.js";
 import type { Op } from "./op.js";
 
 /**
