@@ -1,7 +1,8 @@
 import type * as http from "node:http";
 import * as http2 from "node:http2";
 import { codeFromHttpStatus } from "@connectrpc/connect/protocol-grpc";
-import { FrameScanner, Status, encodeTrailerFrame, statusFromHeaders, type GrpcStatus } from "./frames.js";
+import { FrameSplitter, Status, encodeTrailerFrame, statusFromHeaders, type GrpcStatus } from "./frames.js";
+import type { ByteBudget } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { grpcTimeoutMs } from "./headers.js";
 import { describe, type Lease, type UpstreamPool } from "./upstream.js";
@@ -24,6 +25,10 @@ export interface ExchangeContext {
   pool: UpstreamPool;
   log: Logger;
   maxRequestBytes: number;
+  /** Request body bytes held by every exchange together. */
+  budget: ByteBudget;
+  /** Time for the request to arrive: its first whole frame, or a unary call's whole body. */
+  requestTimeoutMs: number;
   active: Set<Exchange>;
 }
 
@@ -32,6 +37,8 @@ export interface ExchangeInit {
   path: string;
   /** Whether the call cannot change etcd's state, so it may be sent again to another member. */
   safe: boolean;
+  /** A unary call: nothing goes to etcd before its whole body has arrived and holds exactly one message. */
+  unary: boolean;
   /** Filtered gRPC metadata for etcd. */
   metadata: http2.OutgoingHttpHeaders;
   /** Extra headers of the browser response (CORS). */
@@ -42,10 +49,13 @@ export interface ExchangeInit {
 }
 
 /**
- * One browser call forwarded to one etcd stream: request frames stream up byte for byte (only frame headers are
- * checked), response frames stream down, and the answer always ends with a gRPC-Web trailer frame.
- * Backpressure runs both ways: a full upstream pauses the browser request, a full browser response pauses the
- * upstream stream (and so, through HTTP/2 flow control, etcd).
+ * One browser call forwarded to one etcd stream. Only whole request frames go up (only frame headers are read):
+ * a unary call's body is received and checked in full before etcd sees anything, so a malformed body never applies
+ * a write; a streaming call's frames go up as each one completes, and a malformed tail ends the call. Response
+ * frames stream down, and the answer always ends with a gRPC-Web trailer frame. Backpressure runs both ways: a full
+ * upstream pauses the browser request, a full browser response pauses the upstream stream (and so, through HTTP/2
+ * flow control, etcd). The bytes an exchange holds (its incomplete frame, and the frames kept until etcd answers so
+ * that a call that never reached etcd can go to another member) count against the proxy's byte budget.
  */
 export class Exchange {
   readonly #ctx: ExchangeContext;
@@ -54,11 +64,21 @@ export class Exchange {
   // behave the same on the HTTP/2 compatibility response, whose typings lack flushHeaders.
   readonly #res: http.ServerResponse;
   readonly #init: ExchangeInit;
-  readonly #scanner: FrameScanner;
+  readonly #splitter: FrameSplitter;
   readonly #abort = new AbortController();
   readonly #tried = new Set<number>();
-  // Body bytes kept until etcd answers, so a call that never reached etcd can be sent to another member.
-  #retained: Buffer[] | undefined = [];
+  /** Frames of the current upstream stream written so far (of #frames). */
+  #written = 0;
+  /**
+   * Every whole frame received, in order, kept until etcd answers (so a call that never reached etcd can be sent
+   * to another member); after that only those not yet written.
+   */
+  #frames: Buffer[] = [];
+  /** Bytes taken from the budget and not given back yet. */
+  #held = 0;
+  #requestTimer: NodeJS.Timeout | undefined;
+  /** The first whole frame (a unary call: the whole body) arrived in time. */
+  #arrived = false;
   #stream: http2.ClientHttp2Stream | undefined;
   #lease: Lease | undefined;
   #status: GrpcStatus | undefined;
@@ -66,7 +86,6 @@ export class Exchange {
   #deadlineAt = Infinity;
   #responded = false;
   #discardData = false;
-  #pumping = false;
   #requestEnded = false;
   #pausedForUpstream = false;
   #pausedForBrowser = false;
@@ -82,7 +101,7 @@ export class Exchange {
     this.#req = req;
     this.#res = res as http.ServerResponse;
     this.#init = init;
-    this.#scanner = new FrameScanner(ctx.maxRequestBytes);
+    this.#splitter = new FrameSplitter(ctx.maxRequestBytes);
     const timeoutMs = grpcTimeoutMs(init.metadata["grpc-timeout"]);
     if (timeoutMs !== undefined) this.#deadlineAt = init.startedAt + timeoutMs;
     if (init.pinned !== undefined) {
@@ -101,7 +120,21 @@ export class Exchange {
       this.#settle();
       if (!this.#done) this.#browserGone();
     });
+    this.#requestTimer = setTimeout(() => this.#requestTimedOut(), this.#ctx.requestTimeoutMs);
+    this.#pump();
+  }
+
+  /** Opens the upstream stream once there is something whole to send. */
+  #openUpstream(): void {
+    this.#arrived = true;
+    clearTimeout(this.#requestTimer);
     this.#open().catch((err: unknown) => this.#finish({ code: Status.INTERNAL, message: `proxy error: ${describe(err)}` }));
+  }
+
+  #requestTimedOut(): void {
+    if (this.#done || this.#arrived) return;
+    const what = this.#init.unary ? "the request body" : "the first request message";
+    this.#finish({ code: Status.DEADLINE_EXCEEDED, message: `${what} did not arrive within ${this.#ctx.requestTimeoutMs} ms` }, true);
   }
 
   /**
@@ -160,7 +193,10 @@ export class Exchange {
     stream.on("response", (headers) => {
       if (stream !== this.#stream || this.#done) return;
       this.#responded = true;
-      this.#retained = undefined;
+      // etcd has the call: frames already written need not be kept for another member.
+      this.#frames = this.#frames.slice(this.#written);
+      this.#written = 0;
+      this.#release();
       const trailersOnly = statusFromHeaders(headers);
       const httpStatus = headers[":status"];
       if (trailersOnly) {
@@ -202,7 +238,7 @@ export class Exchange {
       const sessionLost = lease.session.destroyed || lease.session.closed;
       const refused = stream.rstCode === NGHTTP2_REFUSED_STREAM;
       // Retry only what cannot have had an effect: a refused stream, or a read that got no answer.
-      if (!this.#responded && this.#retained !== undefined && (refused || (this.#init.safe && sessionLost))) {
+      if (!this.#responded && (refused || (this.#init.safe && sessionLost))) {
         this.#tried.add(lease.index);
         this.#stream = undefined;
         this.#ctx.log.debug(`${this.#init.path}: ${lease.endpoint} failed before answering; trying another endpoint`);
@@ -213,49 +249,89 @@ export class Exchange {
       this.#finish(this.#status ?? this.#deadlineStatus() ?? { code: Status.UNAVAILABLE, message: `etcd stream failed: ${why}` });
     });
 
-    // A replacement stream gets everything the browser has sent so far.
-    for (const chunk of this.#retained ?? []) stream.write(chunk);
-    if (this.#requestEnded) stream.end();
-    else if (!this.#pumping) this.#pump();
-    else if (this.#pausedForUpstream) {
-      this.#pausedForUpstream = false;
-      this.#req.resume();
+    // A replacement stream gets every whole frame the browser has sent so far.
+    this.#written = 0;
+    this.#flush();
+  }
+
+  /** Writes the frames not yet written to the upstream stream; ends it once the request is complete. */
+  #flush(): void {
+    const stream = this.#stream;
+    if (stream === undefined || this.#done) return;
+    let full = false;
+    while (this.#written < this.#frames.length) full = !stream.write(this.#frames[this.#written++]!);
+    if (this.#responded) {
+      // Nothing is kept once etcd has the call.
+      this.#frames.length = 0;
+      this.#written = 0;
+      this.#release();
+    }
+    if (this.#requestEnded) {
+      stream.end();
+      return;
+    }
+    if (full && !this.#pausedForUpstream) {
+      this.#pausedForUpstream = true;
+      this.#req.pause();
+      stream.once("drain", () => {
+        if (stream !== this.#stream || !this.#pausedForUpstream) return;
+        this.#pausedForUpstream = false;
+        if (!this.#done) this.#req.resume();
+      });
     }
   }
 
   #pump(): void {
-    this.#pumping = true;
     const req = this.#req;
+    const fresh: Buffer[] = [];
     req.on("data", (chunk: Buffer) => {
       if (this.#done) return;
       this.#bytesIn += chunk.length;
-      const bad = this.#scanner.push(chunk);
-      if (bad) {
-        this.#finish(bad);
+      if (!this.#ctx.budget.take(chunk.length)) {
+        this.#finish({ code: Status.RESOURCE_EXHAUSTED, message: "the proxy is holding as many request bytes as it may (maxBufferedBytes); try again" }, true);
         return;
       }
-      this.#retained?.push(chunk);
-      const stream = this.#stream;
-      if (stream && !stream.write(chunk) && !this.#pausedForUpstream) {
-        this.#pausedForUpstream = true;
-        req.pause();
-        stream.once("drain", () => {
-          if (stream !== this.#stream || !this.#pausedForUpstream) return;
-          this.#pausedForUpstream = false;
-          if (!this.#done) req.resume();
-        });
+      this.#held += chunk.length;
+      const bad = this.#splitter.push(chunk, fresh);
+      if (bad) {
+        this.#finish(bad, true);
+        return;
       }
+      if (fresh.length === 0) return;
+      for (const f of fresh) this.#frames.push(f);
+      fresh.length = 0;
+      if (this.#init.unary) {
+        if (this.#frames.length > 1) this.#finish({ code: Status.INVALID_ARGUMENT, message: "a unary call takes exactly one request message" }, true);
+        return; // sent whole, at the end of the body
+      }
+      if (!this.#arrived) this.#openUpstream();
+      else this.#flush();
     });
     req.on("end", () => {
       if (this.#done) return;
-      const bad = this.#scanner.end();
+      const bad = this.#splitter.end();
       if (bad) {
         this.#finish(bad);
         return;
       }
       this.#requestEnded = true;
-      this.#stream?.end();
+      if (this.#frames.length === 0 && !this.#arrived) {
+        this.#finish({ code: Status.INVALID_ARGUMENT, message: "the request has no message" });
+        return;
+      }
+      if (!this.#arrived) this.#openUpstream();
+      else this.#flush();
     });
+  }
+
+  /** Gives back to the budget what is no longer held: the incomplete frame's bytes and the frames kept. */
+  #release(): void {
+    let keep = this.#splitter.pendingBytes;
+    for (const f of this.#frames) keep += f.length;
+    if (this.#held > keep) {
+      this.#ctx.budget.give(this.#held - keep);
+      this.#held = keep;
+    }
   }
 
   #sendHeaders(): void {
@@ -266,25 +342,36 @@ export class Exchange {
     res.flushHeaders();
   }
 
-  #finish(status: GrpcStatus): void {
+  /** Ends the call with `status`; `closeConnection`: the request was bad or too slow, so drop what is left of it. */
+  #finish(status: GrpcStatus, closeConnection = false): void {
     if (this.#done) return;
     this.#done = true;
     this.#status = status;
     this.#abort.abort();
+    this.#cleanUp();
     this.#closeUpstream(this.#requestEnded && status.code === Status.OK ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
     const res = this.#res;
     if (!res.destroyed && !res.writableEnded) {
       this.#sendHeaders();
       res.end(encodeTrailerFrame(status));
     }
-    discardRequest(this.#req, res, this.#ctx.maxRequestBytes);
+    discardRequest(this.#req, res, closeConnection ? 0 : this.#ctx.maxRequestBytes);
     this.#ctx.active.delete(this);
     this.#logLine(status, "");
+  }
+
+  /** Stops the request timer and gives every held byte back. */
+  #cleanUp(): void {
+    clearTimeout(this.#requestTimer);
+    this.#frames = [];
+    this.#ctx.budget.give(this.#held);
+    this.#held = 0;
   }
 
   #browserGone(): void {
     this.#done = true;
     this.#abort.abort();
+    this.#cleanUp();
     // NGHTTP2_CANCEL is what makes etcd drop the call, e.g. free a watcher.
     this.#closeUpstream(NGHTTP2_CANCEL);
     this.#ctx.active.delete(this);
@@ -316,7 +403,8 @@ export function requestComplete(req: ProxyRequest): boolean {
 /**
  * After an answer that did not read the whole request body: on HTTP/1.1, read and drop the rest, so the
  * connection stays usable and closing it cannot reset the answer away; past `limit` more bytes (at least 1 MiB)
- * the connection is closed instead. On HTTP/2, reset the browser's stream once the answer is out, as gRPC
+ * the connection is closed instead, and with `limit` 0 (a malformed or too slow request) as soon as the answer is
+ * out. On HTTP/2, reset the browser's stream once the answer is out, as gRPC
  * servers do.
  */
 export function discardRequest(req: ProxyRequest, res: ProxyResponse, limit: number): void {
@@ -328,6 +416,12 @@ export function discardRequest(req: ProxyRequest, res: ProxyResponse, limit: num
     };
     if (res.writableFinished) close();
     else (res as http2.Http2ServerResponse).once("finish", close);
+    return;
+  }
+  if (limit === 0) {
+    // A bad or too slow request: its connection goes once the answer is out.
+    if (res.writableFinished) req.socket.destroy();
+    else res.once("finish", () => req.socket.destroy());
     return;
   }
   const max = Math.max(limit, 1024 * 1024);

@@ -89,17 +89,20 @@ function first(v: string | string[] | undefined): string | undefined {
 export interface FrameError extends GrpcStatus {}
 
 /**
- * Checks a gRPC request body chunk by chunk, reading only the 5-byte frame headers: every frame must be
- * uncompressed (flag 0) and at most `maxBytes` long, the whole body at most `maxBytes`, and the body must not end
- * inside a frame. Once it has reported an error it must not be used again.
+ * Splits a gRPC request body into whole frames, chunk by chunk, reading only the 5-byte frame headers: every frame
+ * must be uncompressed (flag 0) and at most `maxBytes` long, the whole body at most `maxBytes`, and the body must
+ * not end inside a frame. Only whole frames come out, so a partial frame never reaches etcd; a frame inside one
+ * chunk comes out as a view of it (no copy). Once it has reported an error it must not be used again.
  */
-export class FrameScanner {
+export class FrameSplitter {
   readonly #max: number;
   readonly #header = Buffer.alloc(5);
   #headerFill = 0;
   #payloadLeft = 0;
   #total = 0;
-  #frames = 0;
+  /** Pieces of the frame in progress that began in an earlier chunk. */
+  #partial: Buffer[] = [];
+  #partialBytes = 0;
 
   constructor(maxBytes: number) {
     this.#max = maxBytes;
@@ -110,24 +113,25 @@ export class FrameScanner {
     return this.#total;
   }
 
-  /** Complete frames seen so far. */
-  get frames(): number {
-    return this.#frames;
+  /** Bytes of the incomplete frame held so far. */
+  get pendingBytes(): number {
+    return this.#partialBytes;
   }
 
-  /** Scans the next chunk; returns an error as soon as the body breaks a rule. */
-  push(chunk: Uint8Array): FrameError | undefined {
+  /** Splits the next chunk, appending whole frames to `out`; returns an error as soon as the body breaks a rule. */
+  push(chunk: Buffer, out: Buffer[]): FrameError | undefined {
     this.#total += chunk.length;
     if (this.#total > this.#max) {
       return { code: Status.RESOURCE_EXHAUSTED, message: `request body larger than ${this.#max} bytes` };
     }
+    let start = 0; // where the frame in progress begins in this chunk
     let i = 0;
     while (i < chunk.length) {
       if (this.#payloadLeft > 0) {
         const n = Math.min(this.#payloadLeft, chunk.length - i);
         this.#payloadLeft -= n;
         i += n;
-        if (this.#payloadLeft === 0) this.#frames++;
+        if (this.#payloadLeft === 0) start = this.#emit(chunk, start, i, out);
         continue;
       }
       const n = Math.min(5 - this.#headerFill, chunk.length - i);
@@ -144,7 +148,11 @@ export class FrameScanner {
         return { code: Status.RESOURCE_EXHAUSTED, message: `request message larger than ${this.#max} bytes` };
       }
       this.#payloadLeft = length;
-      if (length === 0) this.#frames++;
+      if (length === 0) start = this.#emit(chunk, start, i, out);
+    }
+    if (start < chunk.length) {
+      this.#partial.push(chunk.subarray(start));
+      this.#partialBytes += chunk.length - start;
     }
     return undefined;
   }
@@ -155,5 +163,17 @@ export class FrameScanner {
       return { code: Status.INVALID_ARGUMENT, message: "truncated frame at end of request body" };
     }
     return undefined;
+  }
+
+  /** Appends the frame that ends at `end` of `chunk` (and began at `start`, or in earlier chunks); returns `end`. */
+  #emit(chunk: Buffer, start: number, end: number, out: Buffer[]): number {
+    if (this.#partialBytes === 0) out.push(chunk.subarray(start, end));
+    else {
+      this.#partial.push(chunk.subarray(start, end));
+      out.push(Buffer.concat(this.#partial, this.#partialBytes + end - start));
+      this.#partial = [];
+      this.#partialBytes = 0;
+    }
+    return end;
   }
 }

@@ -11,6 +11,7 @@ import {
 import { Status, encodeTrailerFrame, type GrpcStatus } from "./frames.js";
 import { filterRequestHeaders } from "./headers.js";
 import { findRoute } from "./routes.js";
+import { ConnectionGuard } from "./limits.js";
 
 /**
  * Request header naming the one etcd endpoint (one of the proxy's `endpoints`) that must serve the call, for
@@ -21,6 +22,8 @@ export const PIN_HEADER = "x-etcd-endpoint";
 /** What the request handler needs from its proxy. */
 export interface HandlerState extends ExchangeContext {
   cors: Cors;
+  /** Counts HTTP/1.1 requests in flight per connection, for the idle timeout. */
+  guard: ConnectionGuard;
   readOnly: boolean;
   /** True once the proxy is closing: new calls get Unavailable. */
   closed: boolean;
@@ -39,10 +42,12 @@ export function createRequestHandler(state: HandlerState): ProxyHandler {
     // A client that drops its connection mid-request must never surface as an unhandled "error".
     req.on("error", () => {});
     (res as http.ServerResponse).on("error", (err) => state.log.debug(`response error: ${err.message}`));
+    const key = ConnectionGuard.keyOf(req);
+    if (key !== undefined) (res as http.ServerResponse).once("close", state.guard.requestStarted(key));
     try {
       handle(state, req, res, startedAt);
     } catch (err) {
-      state.log.error(`unexpected error handling ${String(req.method)} ${String(req.url)}: ${String(err)}`);
+      state.log.error(`unexpected error handling ${String(req.method)} ${pathOf(req.url)}: ${String(err)}`);
       try {
         if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
         res.end();
@@ -59,7 +64,7 @@ function handle(state: HandlerState, req: ProxyRequest, res: ProxyResponse, star
   const log = (what: string) => {
     if (state.log.debugEnabled) {
       const ms = Math.round(performance.now() - startedAt);
-      state.log.debug(`${String(req.method)} ${String(req.url)} HTTP/${req.httpVersion} ${what} ${ms} ms`);
+      state.log.debug(`${String(req.method)} ${pathOf(req.url)} HTTP/${req.httpVersion} ${what} ${ms} ms`);
     }
   };
   const text = (status: number, body: string, headers: Record<string, string> = cors) => {
@@ -116,11 +121,19 @@ function handle(state: HandlerState, req: ProxyRequest, res: ProxyResponse, star
   new Exchange(state, req, res, {
     path: route.path,
     safe: route.readOnly,
+    unary: route.unary,
     metadata: metadata.headers,
     responseHeaders: cors,
     startedAt,
     pinned,
   }).start();
+}
+
+/** The request path for logs: never the query string, which may carry a token. */
+function pathOf(url: string | undefined): string {
+  if (url === undefined) return "";
+  const q = url.indexOf("?");
+  return q < 0 ? url : `${url.slice(0, q)}?(query left out)`;
 }
 
 function single(v: string | string[] | undefined): string | undefined {

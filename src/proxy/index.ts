@@ -20,10 +20,11 @@ import { Status } from "./frames.js";
 import { createRequestHandler, type HandlerState, type ProxyHandler } from "./handler.js";
 import { resolveOptions, type ProxyOptions } from "./options.js";
 import { UpstreamPool } from "./upstream.js";
+import { ByteBudget, ConnectionGuard } from "./limits.js";
 import { pem } from "../util/pem.js";
 
 export type { ProxyLogLevel, ProxyLogger, ProxyOptions, ProxyUpstreamTls } from "./options.js";
-export { DEFAULT_MAX_REQUEST_BYTES } from "./options.js";
+export { DEFAULT_MAX_REQUEST_BYTES, PROXY_LIMIT_DEFAULTS } from "./options.js";
 export type { ProxyHandler } from "./handler.js";
 export type { ProxyRequest, ProxyResponse } from "./exchange.js";
 
@@ -55,10 +56,14 @@ export function createProxy(options: ProxyOptions): EtcdProxy {
   const resolved = resolveOptions(options);
   const log = resolved.log;
   const pool = new UpstreamPool(resolved.endpoints, resolved.upstreamTls, log);
+  const guard = new ConnectionGuard(resolved, log);
   const state: HandlerState = {
     pool,
     log,
+    guard,
     maxRequestBytes: resolved.maxRequestBytes,
+    budget: new ByteBudget(resolved.maxBufferedBytes),
+    requestTimeoutMs: resolved.requestTimeoutMs,
     active: new Set<Exchange>(),
     cors: createCors(resolved.allowOrigins),
     readOnly: resolved.readOnly,
@@ -75,9 +80,25 @@ export function createProxy(options: ProxyOptions): EtcdProxy {
     if (server) throw new Error("proxy is already listening");
     const tls = resolved.tls;
     const srv: http.Server | http2.Http2SecureServer = tls
-      ? http2.createSecureServer({ cert: pem(tls.cert), key: pem(tls.key), allowHTTP1: true }, handler)
+      ? http2.createSecureServer(
+          {
+            cert: pem(tls.cert),
+            key: pem(tls.key),
+            allowHTTP1: true,
+            handshakeTimeout: resolved.requestTimeoutMs,
+            settings: { maxConcurrentStreams: resolved.maxConcurrentStreams },
+          },
+          handler,
+        )
       : http.createServer(handler);
+    if (srv instanceof http.Server) {
+      // Slow headers are cut by Node; the body's deadline is the exchange's own (requestTimeoutMs).
+      srv.headersTimeout = resolved.requestTimeoutMs;
+      srv.requestTimeout = 0;
+      srv.keepAliveTimeout = resolved.idleTimeoutMs;
+    }
     server = srv;
+    guard.attach(srv, tls !== undefined);
     srv.on("connection", (socket: Socket) => {
       sockets.add(socket);
       socket.once("close", () => sockets.delete(socket));

@@ -52,6 +52,29 @@ export interface ProxyOptions {
    * ResourceExhausted. Default: 4 MiB (4194304).
    */
   maxRequestBytes?: number;
+  /**
+   * Request body bytes the proxy holds for all requests together (each request holds at most its one incomplete
+   * frame, or a unary call's whole message, until etcd answers). A request that would go over gets gRPC status 8
+   * ResourceExhausted at once. Default: 64 MiB (67108864).
+   */
+  maxBufferedBytes?: number;
+  /** Client connections open at once; more are closed as they arrive. Default: 4096. */
+  maxConnections?: number;
+  /** Client connections open at once from one IP address; more are closed as they arrive. Default: 256. */
+  maxConnectionsPerAddress?: number;
+  /** Streams one HTTP/2 client connection may have open (`SETTINGS_MAX_CONCURRENT_STREAMS`). Default: 100. */
+  maxConcurrentStreams?: number;
+  /**
+   * Time for a request to arrive: the TLS handshake, the headers, and then the first whole gRPC frame (a unary
+   * call's whole body). A slower request gets gRPC status 4 DeadlineExceeded and its connection (HTTP/1.1) or
+   * stream (HTTP/2) is closed; nothing of it reaches etcd. Default: 10000 ms.
+   */
+  requestTimeoutMs?: number;
+  /**
+   * How long a client connection with no request in flight stays open (HTTP/1.1 keep-alive, HTTP/2 sessions).
+   * Connections with a call in flight, such as a quiet watch, are never idle. Default: 60000 ms.
+   */
+  idleTimeoutMs?: number;
   /** Where log lines go. Default: info, warn and error lines to stderr. */
   logger?: ProxyLogger;
   /**
@@ -68,11 +91,27 @@ export interface ResolvedOptions {
   upstreamTls: ProxyUpstreamTls | undefined;
   readOnly: boolean;
   maxRequestBytes: number;
+  maxBufferedBytes: number;
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  maxConcurrentStreams: number;
+  requestTimeoutMs: number;
+  idleTimeoutMs: number;
   log: Logger;
 }
 
 /** Default of {@link ProxyOptions.maxRequestBytes}. */
 export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+
+/** Defaults of the proxy's resource limits (see {@link ProxyOptions}). */
+export const PROXY_LIMIT_DEFAULTS = {
+  maxBufferedBytes: 64 * 1024 * 1024,
+  maxConnections: 4096,
+  maxConnectionsPerAddress: 256,
+  maxConcurrentStreams: 100,
+  requestTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+} as const;
 
 const LOG_LEVELS: readonly ProxyLogLevel[] = ["debug", "info", "warn", "error", "silent"];
 
@@ -106,6 +145,21 @@ export function resolveOptions(options: ProxyOptions): ResolvedOptions {
   if (!Number.isSafeInteger(max) || max < 5) {
     throw new RangeError(`createProxy: maxRequestBytes must be an integer >= 5, got ${String(max)}`);
   }
+  const limit = (name: keyof typeof PROXY_LIMIT_DEFAULTS, min: number): number => {
+    const value = options[name] ?? PROXY_LIMIT_DEFAULTS[name];
+    if (!Number.isSafeInteger(value) || value < min || value > 2 ** 31 - 1) {
+      throw new RangeError(`createProxy: ${name} must be an integer from ${min} to ${2 ** 31 - 1}, got ${String(value)}`);
+    }
+    return value;
+  };
+  const limits = {
+    maxBufferedBytes: limit("maxBufferedBytes", 5),
+    maxConnections: limit("maxConnections", 1),
+    maxConnectionsPerAddress: limit("maxConnectionsPerAddress", 1),
+    maxConcurrentStreams: limit("maxConcurrentStreams", 1),
+    requestTimeoutMs: limit("requestTimeoutMs", 1),
+    idleTimeoutMs: limit("idleTimeoutMs", 1),
+  };
   const level = options.logLevel ?? "info";
   if (!LOG_LEVELS.includes(level)) {
     throw new RangeError(`createProxy: logLevel must be one of ${LOG_LEVELS.join(", ")}`);
@@ -117,6 +171,7 @@ export function resolveOptions(options: ProxyOptions): ResolvedOptions {
     upstreamTls: options.upstreamTls,
     readOnly: options.readOnly === true,
     maxRequestBytes: max,
+    ...limits,
     log: createLogger(options.logger, level),
   };
 }

@@ -8,6 +8,8 @@ export interface Route {
   path: string;
   /** Allowed in read-only mode (transport/method-policy.ts says which are). */
   readOnly: boolean;
+  /** A unary call: its whole request (one message) is received and checked before anything goes to etcd. */
+  unary: boolean;
 }
 
 const SERVICES: readonly DescService[] = [KV, Watch, Lease, Cluster, Maintenance, Auth];
@@ -17,7 +19,7 @@ export const ROUTES: ReadonlyMap<string, Route> = new Map(
   SERVICES.flatMap((service) =>
     service.methods.map((method) => {
       const path = `/${service.typeName}/${method.name}`;
-      return [path, { path, readOnly: isReadOnly(path) }] as const;
+      return [path, { path, readOnly: isReadOnly(path), unary: method.methodKind === "unary" }] as const;
     }),
   ),
 );

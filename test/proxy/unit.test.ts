@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { ALLOWED_REQUEST_HEADERS, createCors } from "../../src/proxy/cors.js";
 import {
-  FrameScanner,
+  FrameSplitter,
   decodeGrpcMessage,
   encodeGrpcMessage,
   encodeTrailerFrame,
@@ -41,24 +41,42 @@ describe("trailer frames", () => {
   });
 });
 
-describe("FrameScanner", () => {
-  const scan = (chunks: Uint8Array[], max = 100) => {
-    const s = new FrameScanner(max);
+describe("FrameSplitter", () => {
+  const split = (chunks: Uint8Array[], max = 100) => {
+    const s = new FrameSplitter(max);
+    const out: Buffer[] = [];
     for (const c of chunks) {
-      const err = s.push(c);
-      if (err) return { err, frames: s.frames };
+      const err = s.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength), out);
+      if (err) return { err, frames: out.length, out, pending: s.pendingBytes };
     }
-    return { err: s.end(), frames: s.frames };
+    return { err: s.end(), frames: out.length, out, pending: s.pendingBytes };
+  };
+  const scan = (chunks: Uint8Array[], max = 100) => {
+    const { err, frames } = split(chunks, max);
+    return { err, frames };
   };
 
-  it("accepts whole frames however the body is split", () => {
-    const body = Buffer.concat([frame(Buffer.from("hello")), frame(new Uint8Array()), frame(Buffer.alloc(30))]);
+  it("gives whole frames, byte for byte, however the body is split", () => {
+    const frames = [frame(Buffer.from("hello")), frame(new Uint8Array()), frame(Buffer.alloc(30, 7))];
+    const body = Buffer.concat(frames);
     for (let size = 1; size <= body.length; size++) {
       const chunks: Uint8Array[] = [];
       for (let i = 0; i < body.length; i += size) chunks.push(body.subarray(i, i + size));
-      expect(scan(chunks)).toEqual({ err: undefined, frames: 3 });
+      const r = split(chunks);
+      expect(r.err).toBeUndefined();
+      expect(r.out.map((b) => b.toString("hex"))).toEqual(frames.map((b) => b.toString("hex")));
+      expect(r.pending).toBe(0);
     }
     expect(scan([])).toEqual({ err: undefined, frames: 0 });
+  });
+
+  it("holds back an incomplete frame: it never comes out", () => {
+    const whole = frame(Buffer.from("put"));
+    const r = split([Buffer.concat([whole, Buffer.from([0, 0, 0, 0, 9, 1, 2])])]);
+    expect(r.frames).toBe(1);
+    expect(r.out[0]!.toString("hex")).toBe(whole.toString("hex"));
+    expect(r.pending).toBe(7);
+    expect(r.err).toEqual({ code: 3, message: "truncated frame at end of request body" });
   });
 
   it("refuses compressed or unknown flags", () => {
@@ -141,7 +159,8 @@ describe("CORS", () => {
 
 describe("routes", () => {
   it("serves etcd's real methods only", () => {
-    expect(findRoute("/etcdserverpb.KV/Range")).toEqual({ path: "/etcdserverpb.KV/Range", readOnly: true });
+    expect(findRoute("/etcdserverpb.KV/Range")).toEqual({ path: "/etcdserverpb.KV/Range", readOnly: true, unary: true });
+    expect(findRoute("/etcdserverpb.Watch/Watch")?.unary).toBe(false);
     expect(findRoute("/etcdserverpb.KV/Put")?.readOnly).toBe(false);
     expect(findRoute("/etcdserverpb.Maintenance/Snapshot")?.readOnly).toBe(false);
     expect(findRoute("/etcdserverpb.KV/range")).toBeUndefined();
