@@ -21,6 +21,15 @@ Options:
   --read-only               allow only Range, Watch, LeaseTimeToLive, LeaseLeases, MemberList, Status,
                             AuthStatus, Authenticate, UserList, UserGet, RoleList, RoleGet
   --max-request-bytes N     largest request body in bytes (default 4194304)
+  --max-buffered-bytes N    request bytes held for all requests together (default 67108864)
+  --max-connections N       client connections open at once (default 4096)
+  --max-connections-per-address N
+                            client connections open at once from one IP address (default 256)
+  --max-concurrent-streams N
+                            streams per HTTP/2 client connection (default 100)
+  --request-timeout-ms N    time for a request to arrive: TLS handshake, headers, first whole message
+                            (default 10000)
+  --idle-timeout-ms N       how long a connection with no request in flight stays open (default 60000)
   --log-level LEVEL         debug, info, warn, error or silent (default info; debug logs every request)
   -h, --help                print this help and exit
 `;
@@ -47,6 +56,12 @@ function parse(argv: string[]): { options: ProxyOptions; host: string; port: num
         "upstream-server-name": { type: "string" },
         "read-only": { type: "boolean" },
         "max-request-bytes": { type: "string" },
+        "max-buffered-bytes": { type: "string" },
+        "max-connections": { type: "string" },
+        "max-connections-per-address": { type: "string" },
+        "max-concurrent-streams": { type: "string" },
+        "request-timeout-ms": { type: "string" },
+        "idle-timeout-ms": { type: "string" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -87,6 +102,22 @@ function parse(argv: string[]): { options: ProxyOptions; host: string; port: num
       throw new UsageError(`--max-request-bytes must be an integer >= 5, got ${JSON.stringify(max)}`);
     }
     options.maxRequestBytes = Number(max);
+  }
+  const limits = [
+    ["max-buffered-bytes", "maxBufferedBytes"],
+    ["max-connections", "maxConnections"],
+    ["max-connections-per-address", "maxConnectionsPerAddress"],
+    ["max-concurrent-streams", "maxConcurrentStreams"],
+    ["request-timeout-ms", "requestTimeoutMs"],
+    ["idle-timeout-ms", "idleTimeoutMs"],
+  ] as const;
+  for (const [flag, option] of limits) {
+    const value = values[flag];
+    if (value === undefined) continue;
+    if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value)) || Number(value) < 1) {
+      throw new UsageError(`--${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+    }
+    options[option] = Number(value);
   }
   const level = values["log-level"];
   if (level !== undefined) {

@@ -74,7 +74,7 @@ export class Exchange {
    * to another member); after that only those not yet written.
    */
   #frames: Buffer[] = [];
-  /** Bytes taken from the budget and not given back yet. */
+  /** Bytes reserved from the budget (by the splitter, per frame) and not given back yet. */
   #held = 0;
   #requestTimer: NodeJS.Timeout | undefined;
   /** The first whole frame (a unary call: the whole body) arrived in time. */
@@ -101,7 +101,11 @@ export class Exchange {
     this.#req = req;
     this.#res = res as http.ServerResponse;
     this.#init = init;
-    this.#splitter = new FrameSplitter(ctx.maxRequestBytes);
+    this.#splitter = new FrameSplitter(ctx.maxRequestBytes, (bytes) => {
+      if (!ctx.budget.take(bytes)) return false;
+      this.#held += bytes;
+      return true;
+    });
     const timeoutMs = grpcTimeoutMs(init.metadata["grpc-timeout"]);
     if (timeoutMs !== undefined) this.#deadlineAt = init.startedAt + timeoutMs;
     if (init.pinned !== undefined) {
@@ -287,11 +291,6 @@ export class Exchange {
     req.on("data", (chunk: Buffer) => {
       if (this.#done) return;
       this.#bytesIn += chunk.length;
-      if (!this.#ctx.budget.take(chunk.length)) {
-        this.#finish({ code: Status.RESOURCE_EXHAUSTED, message: "the proxy is holding as many request bytes as it may (maxBufferedBytes); try again" }, true);
-        return;
-      }
-      this.#held += chunk.length;
       const bad = this.#splitter.push(chunk, fresh);
       if (bad) {
         this.#finish(bad, true);
@@ -324,7 +323,7 @@ export class Exchange {
     });
   }
 
-  /** Gives back to the budget what is no longer held: the incomplete frame's bytes and the frames kept. */
+  /** Gives back to the budget what is no longer held: all but the frame being gathered and the frames kept. */
   #release(): void {
     let keep = this.#splitter.pendingBytes;
     for (const f of this.#frames) keep += f.length;
@@ -414,12 +413,15 @@ export function discardRequest(req: ProxyRequest, res: ProxyResponse, limit: num
     const close = () => {
       if (!stream.closed && !stream.destroyed) stream.close(NGHTTP2_NO_ERROR);
     };
-    if (res.writableFinished) close();
-    else (res as http2.Http2ServerResponse).once("finish", close);
+    // The stream's own writable side: the compatibility response's "finish" waits for the stream to close.
+    if (stream.writableFinished) close();
+    else stream.once("finish", close);
     return;
   }
   if (limit === 0) {
-    // A bad or too slow request: its connection goes once the answer is out.
+    // A bad or too slow request: read no more of it (the kernel holds what comes), and close its connection once
+    // the answer is out.
+    req.pause();
     if (res.writableFinished) req.socket.destroy();
     else res.once("finish", () => req.socket.destroy());
     return;

@@ -91,21 +91,25 @@ export interface FrameError extends GrpcStatus {}
 /**
  * Splits a gRPC request body into whole frames, chunk by chunk, reading only the 5-byte frame headers: every frame
  * must be uncompressed (flag 0) and at most `maxBytes` long, the whole body at most `maxBytes`, and the body must
- * not end inside a frame. Only whole frames come out, so a partial frame never reaches etcd; a frame inside one
- * chunk comes out as a view of it (no copy). Once it has reported an error it must not be used again.
+ * not end inside a frame. Only whole frames come out, so a partial frame never reaches etcd. A frame inside one
+ * chunk comes out as a view of it (no copy); a frame spread over chunks is gathered into one buffer of its size,
+ * so that the socket's read buffers are not kept alive by a slow sender. Every frame's bytes are reserved with
+ * `reserve` first (the proxy's byte budget), the claimed length of a spread frame as soon as its header is read.
+ * Once it has reported an error it must not be used again.
  */
 export class FrameSplitter {
   readonly #max: number;
+  readonly #reserve: (bytes: number) => boolean;
   readonly #header = Buffer.alloc(5);
   #headerFill = 0;
-  #payloadLeft = 0;
   #total = 0;
-  /** Pieces of the frame in progress that began in an earlier chunk. */
-  #partial: Buffer[] = [];
-  #partialBytes = 0;
+  /** The frame being gathered (header included), and how much of it is filled. */
+  #partial: Buffer | undefined;
+  #partialFill = 0;
 
-  constructor(maxBytes: number) {
+  constructor(maxBytes: number, reserve: (bytes: number) => boolean) {
     this.#max = maxBytes;
+    this.#reserve = reserve;
   }
 
   /** Body bytes seen so far. */
@@ -113,9 +117,9 @@ export class FrameSplitter {
     return this.#total;
   }
 
-  /** Bytes of the incomplete frame held so far. */
+  /** Bytes reserved for the frame being gathered (its full size), 0 between frames. */
   get pendingBytes(): number {
-    return this.#partialBytes;
+    return this.#partial?.length ?? 0;
   }
 
   /** Splits the next chunk, appending whole frames to `out`; returns an error as soon as the body breaks a rule. */
@@ -124,16 +128,21 @@ export class FrameSplitter {
     if (this.#total > this.#max) {
       return { code: Status.RESOURCE_EXHAUSTED, message: `request body larger than ${this.#max} bytes` };
     }
-    let start = 0; // where the frame in progress begins in this chunk
     let i = 0;
     while (i < chunk.length) {
-      if (this.#payloadLeft > 0) {
-        const n = Math.min(this.#payloadLeft, chunk.length - i);
-        this.#payloadLeft -= n;
+      const partial = this.#partial;
+      if (partial !== undefined) {
+        const n = Math.min(partial.length - this.#partialFill, chunk.length - i);
+        chunk.copy(partial, this.#partialFill, i, i + n);
+        this.#partialFill += n;
         i += n;
-        if (this.#payloadLeft === 0) start = this.#emit(chunk, start, i, out);
+        if (this.#partialFill === partial.length) {
+          out.push(partial);
+          this.#partial = undefined;
+        }
         continue;
       }
+      const start = i - this.#headerFill; // where the frame begins in this chunk (negative: in an earlier one)
       const n = Math.min(5 - this.#headerFill, chunk.length - i);
       this.#header.set(chunk.subarray(i, i + n), this.#headerFill);
       this.#headerFill += n;
@@ -147,33 +156,33 @@ export class FrameSplitter {
       if (length > this.#max) {
         return { code: Status.RESOURCE_EXHAUSTED, message: `request message larger than ${this.#max} bytes` };
       }
-      this.#payloadLeft = length;
-      if (length === 0) start = this.#emit(chunk, start, i, out);
-    }
-    if (start < chunk.length) {
-      this.#partial.push(chunk.subarray(start));
-      this.#partialBytes += chunk.length - start;
+      if (!this.#reserve(5 + length)) return outOfBuffers();
+      if (start >= 0 && i + length <= chunk.length) {
+        out.push(chunk.subarray(start, i + length)); // whole in this chunk
+        i += length;
+        continue;
+      }
+      const frame = Buffer.allocUnsafe(5 + length);
+      this.#header.copy(frame, 0);
+      if (length === 0) out.push(frame);
+      else {
+        this.#partial = frame;
+        this.#partialFill = 5;
+      }
     }
     return undefined;
   }
 
   /** Call at the end of the body: an error if it stopped inside a frame header or payload. */
   end(): FrameError | undefined {
-    if (this.#headerFill > 0 || this.#payloadLeft > 0) {
+    if (this.#headerFill > 0 || this.#partial !== undefined) {
       return { code: Status.INVALID_ARGUMENT, message: "truncated frame at end of request body" };
     }
     return undefined;
   }
+}
 
-  /** Appends the frame that ends at `end` of `chunk` (and began at `start`, or in earlier chunks); returns `end`. */
-  #emit(chunk: Buffer, start: number, end: number, out: Buffer[]): number {
-    if (this.#partialBytes === 0) out.push(chunk.subarray(start, end));
-    else {
-      this.#partial.push(chunk.subarray(start, end));
-      out.push(Buffer.concat(this.#partial, this.#partialBytes + end - start));
-      this.#partial = [];
-      this.#partialBytes = 0;
-    }
-    return end;
-  }
+/** The error of a request that would take the proxy over its byte budget. */
+export function outOfBuffers(): FrameError {
+  return { code: Status.RESOURCE_EXHAUSTED, message: "the proxy is holding as many request bytes as it may (maxBufferedBytes); try again" };
 }

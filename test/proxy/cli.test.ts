@@ -1,56 +1,15 @@
 // The etcd-connect-proxy command, and a bounded fuzz run against it: malformed requests must each get an HTTP
 // answer, and the process must stay up and keep serving.
 import { create, toBinary } from "@bufbuild/protobuf";
-import { spawn, type ChildProcess } from "node:child_process";
 import * as http from "node:http";
-import { fileURLToPath } from "node:url";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { KV, RangeRequestSchema } from "../../gen/etcdserverpb/rpc_pb.js";
 import { etcdAtLeast, useEtcd } from "../harness/etcd.js";
-import { frame, parseGrpcWeb, utf8, watchCreateBytes, webClient } from "./helpers.js";
+import { frame, parseGrpcWeb, useProxyProcesses, utf8, watchCreateBytes, webClient } from "./helpers.js";
 
 const etcd = useEtcd();
-const root = fileURLToPath(new URL("../../", import.meta.url));
-const children = new Set<ChildProcess>();
-
-afterEach(async () => {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
-      process.kill(child.pid, "SIGKILL");
-      await new Promise((resolve) => child.once("exit", resolve));
-    }
-  }
-  children.clear();
-});
-
-function spawnCli(args: string[]): ChildProcess & { output: () => { stdout: string; stderr: string } } {
-  const child = spawn(process.execPath, ["--import", "tsx", "src/proxy/cli.ts", ...args], {
-    cwd: root,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  children.add(child);
-  let stdout = "";
-  let stderr = "";
-  child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
-  return Object.assign(child, { output: () => ({ stdout, stderr }) });
-}
-
-async function runCli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnCli(args);
-  const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
-  return { code, ...child.output() };
-}
-
-/** Starts the CLI on a free port and waits for its startup line. */
-async function startCli(args: string[]) {
-  const child = spawnCli(["--listen", "127.0.0.1:0", "--endpoints", etcd.endpoint, ...args]);
-  await expect.poll(() => /listening on (\S+)/.test(child.output().stderr) || child.exitCode !== null, { timeout: 20000 }).toBe(true);
-  const url = /listening on (\S+)/.exec(child.output().stderr)?.[1];
-  if (!url) throw new Error(`CLI did not start: ${child.output().stderr}`);
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
-  return { child, url, exited };
-}
+const { spawnCli, runCli, startCli: startCliOn } = useProxyProcesses();
+const startCli = (args: string[]) => startCliOn(etcd.endpoint, args);
 
 describe("etcd-connect-proxy", () => {
   it("--help prints usage and exits 0", async () => {

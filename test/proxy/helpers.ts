@@ -3,8 +3,10 @@
 import { create, toBinary, type DescService, type MessageInitShape } from "@bufbuild/protobuf";
 import { ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcWebTransport } from "@connectrpc/connect-node";
+import { spawn, type ChildProcess } from "node:child_process";
 import * as http from "node:http";
-import { afterEach } from "vitest";
+import { fileURLToPath } from "node:url";
+import { afterEach, expect } from "vitest";
 import { Watch, WatchCreateRequestSchema, WatchRequestSchema, type WatchResponse } from "../../gen/etcdserverpb/rpc_pb.js";
 import { createProxy, type EtcdProxy, type ProxyLogger, type ProxyOptions } from "../../src/proxy/index.js";
 import { callHalfDuplex } from "../../src/transport/half-duplex.js";
@@ -171,4 +173,53 @@ export function watchCreateBytes(init: MessageInitShape<typeof WatchCreateReques
     WatchRequestSchema,
     create(WatchRequestSchema, { requestUnion: { case: "createRequest", value: create(WatchCreateRequestSchema, init) } }),
   );
+}
+
+/** A proxy CLI process and what it has printed so far. */
+export type ProxyProcess = ChildProcess & { output: () => { stdout: string; stderr: string } };
+
+/**
+ * Runs etcd-connect-proxy (src/proxy/cli.ts) as its own process, e.g. to read its memory in /proc; every process
+ * is killed (SIGKILL, by PID) after each test.
+ */
+export function useProxyProcesses() {
+  const root = fileURLToPath(new URL("../../", import.meta.url));
+  const children = new Set<ChildProcess>();
+  afterEach(async () => {
+    for (const child of children) {
+      if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
+        process.kill(child.pid, "SIGKILL");
+        await new Promise((resolve) => child.once("exit", resolve));
+      }
+    }
+    children.clear();
+  });
+
+  const spawnCli = (args: string[]): ProxyProcess => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/proxy/cli.ts", ...args], { cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+    children.add(child);
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    return Object.assign(child, { output: () => ({ stdout, stderr }) });
+  };
+
+  const runCli = async (args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+    const child = spawnCli(args);
+    const code = await new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    return { code, ...child.output() };
+  };
+
+  /** Starts the CLI on a free port in front of `endpoint` and waits for its startup line. */
+  const startCli = async (endpoint: string, args: string[]) => {
+    const child = spawnCli(["--listen", "127.0.0.1:0", "--endpoints", endpoint, ...args]);
+    await expect.poll(() => /listening on (\S+)/.test(child.output().stderr) || child.exitCode !== null, { timeout: 20000 }).toBe(true);
+    const url = /listening on (\S+)/.exec(child.output().stderr)?.[1];
+    if (!url) throw new Error(`CLI did not start: ${child.output().stderr}`);
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (c) => resolve(c)));
+    return { child, url, exited };
+  };
+
+  return { spawnCli, runCli, startCli };
 }

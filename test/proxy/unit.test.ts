@@ -42,8 +42,9 @@ describe("trailer frames", () => {
 });
 
 describe("FrameSplitter", () => {
-  const split = (chunks: Uint8Array[], max = 100) => {
-    const s = new FrameSplitter(max);
+  const split = (chunks: Uint8Array[], max = 100, budget = Infinity) => {
+    let reserved = 0;
+    const s = new FrameSplitter(max, (n) => (reserved + n <= budget ? ((reserved += n), true) : false));
     const out: Buffer[] = [];
     for (const c of chunks) {
       const err = s.push(Buffer.from(c.buffer, c.byteOffset, c.byteLength), out);
@@ -75,8 +76,15 @@ describe("FrameSplitter", () => {
     const r = split([Buffer.concat([whole, Buffer.from([0, 0, 0, 0, 9, 1, 2])])]);
     expect(r.frames).toBe(1);
     expect(r.out[0]!.toString("hex")).toBe(whole.toString("hex"));
-    expect(r.pending).toBe(7);
+    expect(r.pending).toBe(14); // the incomplete frame's claimed size, reserved
     expect(r.err).toEqual({ code: 3, message: "truncated frame at end of request body" });
+  });
+
+  it("reserves each frame's size before holding it, and refuses when the budget says no", () => {
+    const claim = Buffer.from([0, 0, 0, 0, 60]); // a 65-byte frame, of which only the header came
+    expect(split([claim], 100, 64).err?.message).toMatch(/maxBufferedBytes/);
+    expect(split([claim], 100, 65).err?.message).toMatch(/truncated/);
+    expect(split([frame(Buffer.alloc(10)), frame(Buffer.alloc(10))], 100, 20).err?.code).toBe(8);
   });
 
   it("refuses compressed or unknown flags", () => {
