@@ -6,6 +6,10 @@ import type { ByteBudget } from "./limits.js";
 import type { Logger } from "./logger.js";
 import { grpcTimeoutMs } from "./headers.js";
 import { describe, type Lease, type UpstreamPool } from "./upstream.js";
+import { ErrorCode } from "../transport/h2/frames.js";
+import type { H2Headers } from "../transport/h2/hpack.js";
+import type { H2Stream, H2StreamListener } from "../transport/h2/stream.js";
+import { neverSent } from "../transport/retry-policy.js";
 
 /** A request as both `node:http` and the `node:http2` compatibility API deliver it. */
 export type ProxyRequest = http.IncomingMessage | http2.Http2ServerRequest;
@@ -15,10 +19,7 @@ export type ProxyResponse = http.ServerResponse | http2.Http2ServerResponse;
 /** The content type of every gRPC-Web answer. */
 export const GRPC_WEB_CONTENT_TYPE = "application/grpc-web+proto";
 
-const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
-
-// request() throws these when the session cannot take new streams: nothing was sent, so another endpoint may.
-const SESSION_GONE = new Set(["ERR_HTTP2_INVALID_SESSION", "ERR_HTTP2_GOAWAY_SESSION", "ERR_HTTP2_OUT_OF_STREAMS"]);
+const { NGHTTP2_NO_ERROR } = http2.constants;
 
 /** What an {@link Exchange} needs from its proxy. */
 export interface ExchangeContext {
@@ -40,7 +41,7 @@ export interface ExchangeInit {
   /** A unary call: nothing goes to etcd before its whole body has arrived and holds exactly one message. */
   unary: boolean;
   /** Filtered gRPC metadata for etcd. */
-  metadata: http2.OutgoingHttpHeaders;
+  metadata: Record<string, string>;
   /** Extra headers of the browser response (CORS). */
   responseHeaders: Record<string, string>;
   startedAt: number;
@@ -65,7 +66,6 @@ export class Exchange {
   readonly #res: http.ServerResponse;
   readonly #init: ExchangeInit;
   readonly #splitter: FrameSplitter;
-  readonly #abort = new AbortController();
   readonly #tried = new Set<number>();
   /** Frames of the current upstream stream written so far (of #frames). */
   #written = 0;
@@ -79,7 +79,7 @@ export class Exchange {
   #requestTimer: NodeJS.Timeout | undefined;
   /** The first whole frame (a unary call: the whole body) arrived in time. */
   #arrived = false;
-  #stream: http2.ClientHttp2Stream | undefined;
+  #stream: H2Stream | undefined;
   #lease: Lease | undefined;
   #status: GrpcStatus | undefined;
   /** When the browser's grpc-timeout passes (performance.now() clock, as startedAt), if it sent one. */
@@ -132,7 +132,7 @@ export class Exchange {
   #openUpstream(): void {
     this.#arrived = true;
     clearTimeout(this.#requestTimer);
-    this.#open().catch((err: unknown) => this.#finish({ code: Status.INTERNAL, message: `proxy error: ${describe(err)}` }));
+    this.#open();
   }
 
   #requestTimedOut(): void {
@@ -154,130 +154,123 @@ export class Exchange {
     this.#finish(status);
   }
 
-  async #open(): Promise<void> {
-    for (;;) {
-      const lease = await this.#ctx.pool.acquire(this.#abort.signal, this.#tried);
-      if (this.#done) return;
-      if (!lease) {
-        const pinned = this.#init.pinned;
-        const message = pinned === undefined ? "no etcd endpoint is reachable" : `etcd endpoint ${this.#ctx.pool.endpoints[pinned]} is not reachable`;
-        this.#finish({ code: Status.UNAVAILABLE, message });
-        return;
-      }
-      let stream: http2.ClientHttp2Stream;
-      try {
-        stream = lease.session.request(
-          {
-            ":method": "POST",
-            ":path": this.#init.path,
-            "content-type": "application/grpc+proto",
-            te: "trailers",
-            ...this.#init.metadata,
-          },
-          { endStream: false },
-        );
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        if (code !== undefined && SESSION_GONE.has(code)) {
-          this.#tried.add(lease.index);
-          continue;
-        }
-        this.#finish({ code: Status.INTERNAL, message: `upstream request failed: ${describe(err)}` });
-        return;
-      }
-      this.#attach(stream, lease);
+  /** Starts the call on the next endpoint the pool offers (each endpoint once). */
+  #open(): void {
+    const lease = this.#ctx.pool.acquire(this.#tried);
+    if (this.#done) return;
+    if (!lease) {
+      const pinned = this.#init.pinned;
+      const message = pinned === undefined ? "no etcd endpoint is reachable" : `etcd endpoint ${this.#ctx.pool.endpoints[pinned]} is not reachable`;
+      this.#finish({ code: Status.UNAVAILABLE, message });
       return;
     }
-  }
-
-  #attach(stream: http2.ClientHttp2Stream, lease: Lease): void {
+    // Callbacks of an earlier attempt's stream (a retry) are ignored: they check that their stream is current.
+    let stream: H2Stream | undefined;
+    const listener: H2StreamListener = {
+      onHeaders: (headers) => {
+        if (stream === this.#stream) this.#onHeaders(headers);
+      },
+      onData: (data) => {
+        if (stream === this.#stream) this.#onData(data);
+      },
+      onClose: (error, rstCode) => {
+        if (stream === this.#stream) this.#onClose(lease, error, rstCode);
+      },
+    };
+    try {
+      stream = lease.connection.request(this.#init.path, this.#init.metadata, listener);
+    } catch {
+      // The connection takes no new streams (GOAWAY, closing): nothing was sent, another endpoint may take it.
+      this.#open();
+      return;
+    }
     this.#stream = stream;
     this.#lease = lease;
-    let error: unknown;
-    stream.on("response", (headers) => {
-      if (stream !== this.#stream || this.#done) return;
-      this.#responded = true;
-      // etcd has the call: frames already written need not be kept for another member.
-      this.#frames = this.#frames.slice(this.#written);
-      this.#written = 0;
-      this.#release();
-      const trailersOnly = statusFromHeaders(headers);
-      const httpStatus = headers[":status"];
-      if (trailersOnly) {
-        // etcd sends every error this way: the status is in the only HEADERS frame.
-        this.#status = trailersOnly;
-        this.#discardData = true;
-      } else if (httpStatus !== 200) {
-        this.#status = { code: codeFromHttpStatus(Number(httpStatus)), message: `etcd answered HTTP ${String(httpStatus)}` };
-        this.#discardData = true;
-      }
-      this.#sendHeaders();
-    });
-    stream.on("data", (chunk: Buffer) => {
-      if (stream !== this.#stream || this.#done || this.#discardData || this.#res.destroyed) return;
-      this.#sendHeaders();
-      this.#bytesOut += chunk.length;
-      if (!this.#res.write(chunk) && !this.#pausedForBrowser) {
-        this.#pausedForBrowser = true;
-        stream.pause();
-        this.#res.once("drain", () => {
-          this.#pausedForBrowser = false;
-          if (!this.#done) stream.resume();
-        });
-      }
-    });
-    stream.on("trailers", (trailers) => {
-      const status = statusFromHeaders(trailers);
-      if (status) this.#status = status;
-    });
-    stream.on("end", () => {
-      if (stream !== this.#stream) return;
-      this.#finish(this.#status ?? this.#deadlineStatus() ?? { code: Status.UNAVAILABLE, message: "etcd ended the stream without a status" });
-    });
-    stream.on("error", (err) => {
-      error = err;
-    });
-    stream.on("close", () => {
-      if (stream !== this.#stream || this.#done) return;
-      const sessionLost = lease.session.destroyed || lease.session.closed;
-      const refused = stream.rstCode === NGHTTP2_REFUSED_STREAM;
-      // Retry only what cannot have had an effect: a refused stream, or a read that got no answer.
-      if (!this.#responded && (refused || (this.#init.safe && sessionLost))) {
-        this.#tried.add(lease.index);
-        this.#stream = undefined;
-        this.#ctx.log.debug(`${this.#init.path}: ${lease.endpoint} failed before answering; trying another endpoint`);
-        this.#open().catch((err: unknown) => this.#finish({ code: Status.INTERNAL, message: `proxy error: ${describe(err)}` }));
-        return;
-      }
-      const why = error !== undefined ? describe(error) : sessionLost ? "connection lost" : `reset (code ${stream.rstCode})`;
-      this.#finish(this.#status ?? this.#deadlineStatus() ?? { code: Status.UNAVAILABLE, message: `etcd stream failed: ${why}` });
-    });
-
+    lease.session.streamOpened();
     // A replacement stream gets every whole frame the browser has sent so far.
     this.#written = 0;
     this.#flush();
+  }
+
+  #onHeaders(headers: H2Headers): void {
+    if (this.#done) return;
+    if (this.#responded) {
+      // Trailers.
+      const status = statusFromHeaders(headers);
+      if (status) this.#status = status;
+      return;
+    }
+    this.#responded = true;
+    // etcd has the call: frames already written need not be kept for another member.
+    this.#frames = this.#frames.slice(this.#written);
+    this.#written = 0;
+    this.#release();
+    const status = statusFromHeaders(headers);
+    const httpStatus = headers[":status"];
+    if (status) {
+      // etcd sends every error as a trailers-only answer: the status is in the only HEADERS frame.
+      this.#status = status;
+      this.#discardData = true;
+    } else if (httpStatus !== "200") {
+      this.#status = { code: codeFromHttpStatus(Number(httpStatus)), message: `etcd answered HTTP ${String(httpStatus)}` };
+      this.#discardData = true;
+    }
+    this.#sendHeaders();
+  }
+
+  #onData(data: Uint8Array): void {
+    const res = this.#res;
+    if (this.#done || this.#discardData || res.destroyed) return;
+    this.#sendHeaders();
+    this.#bytesOut += data.length;
+    // A view of the received bytes, passed on without a copy.
+    if (!res.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength)) && !this.#pausedForBrowser) {
+      const stream = this.#stream!;
+      this.#pausedForBrowser = true;
+      stream.pause(); // no more HTTP/2 credit for etcd until the browser has read this
+      res.once("drain", () => {
+        this.#pausedForBrowser = false;
+        stream.resume();
+      });
+    }
+  }
+
+  #onClose(lease: Lease, error: Error | undefined, rstCode: number): void {
+    lease.session.streamClosed();
+    this.#stream = undefined;
+    if (this.#done) return;
+    const refused = rstCode === ErrorCode.RefusedStream || (error !== undefined && neverSent(error));
+    // Retry only what cannot have had an effect: a stream etcd refused or a connection that never came up, or a
+    // read that got no answer.
+    if (error !== undefined && !this.#responded && (refused || (this.#init.safe && this.#deadlineStatus() === undefined))) {
+      this.#ctx.log.debug(`${this.#init.path}: ${lease.endpoint} failed before answering (${describe(error)}); trying another endpoint`);
+      this.#open();
+      return;
+    }
+    const why = error !== undefined ? describe(error) : rstCode !== 0 ? `reset (code ${rstCode})` : "etcd ended the stream without a status";
+    this.#finish(this.#status ?? this.#deadlineStatus() ?? { code: Status.UNAVAILABLE, message: `etcd stream failed: ${why}` });
   }
 
   /** Writes the frames not yet written to the upstream stream; ends it once the request is complete. */
   #flush(): void {
     const stream = this.#stream;
     if (stream === undefined || this.#done) return;
-    let full = false;
-    while (this.#written < this.#frames.length) full = !stream.write(this.#frames[this.#written++]!);
+    let room = true;
+    if (this.#written < this.#frames.length) {
+      const next = this.#written === 0 && this.#frames.length === 1 ? this.#frames : this.#frames.slice(this.#written);
+      this.#written = this.#frames.length;
+      room = stream.writev(next, this.#requestEnded);
+    } else if (this.#requestEnded) stream.end();
     if (this.#responded) {
       // Nothing is kept once etcd has the call.
       this.#frames.length = 0;
       this.#written = 0;
       this.#release();
     }
-    if (this.#requestEnded) {
-      stream.end();
-      return;
-    }
-    if (full && !this.#pausedForUpstream) {
+    if (!room && !this.#requestEnded && !this.#pausedForUpstream) {
       this.#pausedForUpstream = true;
       this.#req.pause();
-      stream.once("drain", () => {
+      void stream.drained().then(() => {
         if (stream !== this.#stream || !this.#pausedForUpstream) return;
         this.#pausedForUpstream = false;
         if (!this.#done) this.#req.resume();
@@ -346,9 +339,8 @@ export class Exchange {
     if (this.#done) return;
     this.#done = true;
     this.#status = status;
-    this.#abort.abort();
     this.#cleanUp();
-    this.#closeUpstream(this.#requestEnded && status.code === Status.OK ? NGHTTP2_NO_ERROR : NGHTTP2_CANCEL);
+    this.#closeUpstream();
     const res = this.#res;
     if (!res.destroyed && !res.writableEnded) {
       this.#sendHeaders();
@@ -369,18 +361,17 @@ export class Exchange {
 
   #browserGone(): void {
     this.#done = true;
-    this.#abort.abort();
     this.#cleanUp();
-    // NGHTTP2_CANCEL is what makes etcd drop the call, e.g. free a watcher.
-    this.#closeUpstream(NGHTTP2_CANCEL);
+    this.#closeUpstream();
     this.#ctx.active.delete(this);
     this.#logLine({ code: Status.CANCELLED, message: "" }, " (client went away)");
   }
 
-  #closeUpstream(code: number): void {
-    const stream = this.#stream;
-    if (stream && !stream.closed && !stream.destroyed) stream.close(code);
+  /** Resets a stream still open (RST_STREAM CANCEL, which makes etcd drop the call, e.g. free a watcher). */
+  #closeUpstream(): void {
+    this.#stream?.cancel();
   }
+
 
   #logLine(status: GrpcStatus, note: string): void {
     const log = this.#ctx.log;

@@ -1,5 +1,4 @@
 import type { IncomingHttpHeaders } from "node:http";
-import type { OutgoingHttpHeaders } from "node:http2";
 
 /** The only request headers (gRPC metadata) passed on to etcd; everything else is dropped. */
 export const FORWARDED_HEADERS = ["grpc-timeout", "token", "authorization", "hasleader"] as const;
@@ -10,7 +9,7 @@ const GRPC_TIMEOUT = /^\d{1,8}[HMSmun]$/;
 const HEADER_VALUE = /^[\t\x20-\x7e]*$/;
 
 /** Result of {@link filterRequestHeaders}: the headers to send, or why the request is refused. */
-export type FilteredHeaders = { ok: true; headers: OutgoingHttpHeaders } | { ok: false; message: string };
+export type FilteredHeaders = { ok: true; headers: Record<string, string> } | { ok: false; message: string };
 
 /**
  * Picks the forwarded metadata from browser request headers. Hop-by-hop headers, cookies, origin, user agents,
@@ -18,7 +17,7 @@ export type FilteredHeaders = { ok: true; headers: OutgoingHttpHeaders } | { ok:
  * here rather than breaking the upstream request.
  */
 export function filterRequestHeaders(incoming: IncomingHttpHeaders): FilteredHeaders {
-  const headers: OutgoingHttpHeaders = {};
+  const headers: Record<string, string> = {};
   for (const name of FORWARDED_HEADERS) {
     const raw = incoming[name];
     if (raw === undefined) continue;

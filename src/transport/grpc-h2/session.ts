@@ -9,6 +9,10 @@ export interface H2SessionOptions {
   keepAliveTimeMs: number;
   /** An unanswered PING drops the connection after this long, in ms. */
   keepAliveTimeoutMs: number;
+  /** A connection the server has not answered within this long is dropped, in ms. Default: none (calls have deadlines). */
+  connectTimeoutMs?: number;
+  /** Called when a connection ends: `error` when it failed, `established` when the server had answered on it. */
+  onConnectionEnd?: (error: Error | undefined, established: boolean) => void;
 }
 
 /**
@@ -57,6 +61,7 @@ export class H2Session {
     const forget = () => {
       if (this.connection === connection) this.connection = undefined;
     };
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const connection = connectH2(this.url, {
       ...(tls === undefined
         ? {}
@@ -66,11 +71,23 @@ export class H2Session {
               ...(tls.serverName === undefined ? {} : { serverName: tls.serverName }),
             },
           }),
-      onClose: forget,
+      onClose: (error) => {
+        if (timer !== undefined) clearTimeout(timer);
+        forget();
+        this.options.onConnectionEnd?.(error, connection.established);
+      },
       // A GOAWAY ends the connection for new streams; the open ones may finish.
       onGoaway: forget,
     });
     this.connection = connection;
+    const limit = this.options.connectTimeoutMs;
+    if (limit !== undefined) {
+      // E.g. a member that accepts TCP but never completes TLS (stopped with SIGSTOP) must not hold calls forever.
+      timer = setTimeout(() => {
+        if (!connection.established) connection.destroy(new Error(`no HTTP/2 answer from ${this.url} within ${limit} ms`));
+      }, limit);
+      timer.unref?.();
+    }
     // Idle connections should not keep a Node process alive.
     if (this.open === 0) connection.unref();
     return connection;

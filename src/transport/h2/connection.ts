@@ -162,6 +162,11 @@ export class H2Connection implements StreamHost {
     return this.error;
   }
 
+  /** Whether the server has answered (its first frame arrived): the connection is established. */
+  get established(): boolean {
+    return this.heardFromServer;
+  }
+
   /** Whether the TCP/TLS connection is still being set up. */
   get connecting(): boolean {
     return this.socket.connecting;
