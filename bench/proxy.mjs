@@ -2,12 +2,17 @@
 // is given) another gRPC-Web proxy on the same etcd:
 //   direct      the Node client (HTTP/2 gRPC straight to etcd), puts and linearizable gets at 64 in flight
 //   <proxy>     the web client (gRPC-Web over Node's fetch, HTTP/1.1) through the proxy in its own process
+//   <proxy> chromium  the same calls from Debian's Chromium (the browser entry bundled into a page), over HTTP/2
+//               with TLS to the proxy (one connection carries every call)
 //   watches     10,000 watches opened through the proxy over 100 HTTP/2 (TLS) connections, proxy RSS after
 // Reports ops/s, the driver's CPU per call (the direct client's cost) and the proxy process's CPU per forwarded
 // call (from /proc/<pid>/stat), and its RSS. Prints one JSON line.
 //
-//   node bench/proxy.mjs --endpoint 127.0.0.1:23790 [--n 10000] [--rounds 3] [--watches 10000]
-//        [--grpcwebproxy /path/to/grpcwebproxy]
+//   node bench/proxy.mjs --endpoint 127.0.0.1:23790 [--n 5000] [--rounds 3] [--watches 10000]
+//        [--grpcwebproxy /path/to/grpcwebproxy] [--write]
+// --write also puts the section into bench/RESULTS.md (bench/proxy-report.mjs), between its markers.
+// Each round also measures the drivers' own ceiling: Chromium's fetch of a trivial same-origin endpoint at 64 in
+// flight (no proxy, no etcd), since neither fetch client can drive a proxy faster than it fetches at all.
 //
 // Imports ../dist (run `npm run build` first).
 import { execFileSync, spawn } from 'node:child_process';
@@ -21,7 +26,7 @@ import { endpointOption, opt } from './options.mjs';
 import { pool } from './pool.mjs';
 
 const endpoint = endpointOption();
-const N = Number(opt('n', 10000));
+const N = Number(opt('n', 5000));
 const ROUNDS = Number(opt('rounds', 3));
 const C = 64;
 const WATCHES = Number(opt('watches', 10000));
@@ -32,6 +37,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const TICK = 100; // clock ticks per second in /proc/<pid>/stat (USER_HZ on Linux)
 
 const etcd = await import(new URL('../dist/src/node.js', import.meta.url).href);
+const { build } = await import('esbuild');
+const { chromium } = await import('playwright-core');
 const web = await import(new URL('../dist/src/web.js', import.meta.url).href);
 
 /** CPU seconds a process has used, from /proc. */
@@ -69,6 +76,7 @@ async function startProxy(kind, tls) {
   if (kind === 'etcd-connect') {
     const args = [join(root, 'dist/src/proxy/cli.js'), '--endpoints', `http://${endpoint}`, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'];
     if (tls) args.push('--tls-cert', tls.cert, '--tls-key', tls.key, '--max-concurrent-streams', '128');
+    if (tls?.origin) args.push('--allow-origin', tls.origin);
     child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   } else {
     const args = ['--backend_addr', endpoint, '--backend_tls=false', '--allow_all_origins', '--backend_max_call_recv_msg_size', '16777216',
@@ -104,6 +112,64 @@ async function runClient(client, tag, pid) {
   const rows = [];
   rows.push(await timed(`${tag} put`, (i) => client.put(`bp/${tag}/${i}`, VALUE), pid));
   rows.push(await timed(`${tag} get`, (i) => client.get(`bp/${tag}/${i}`), pid));
+  return rows;
+}
+
+/** A page on its own origin running the browser entry (bundled from dist/), and Chromium on it. */
+async function startBrowser() {
+  const bundle = (await build({ stdin: { contents: `import * as etcd from ${JSON.stringify(join(root, 'dist/src/web.js'))}; globalThis.etcd = etcd;`, resolveDir: root, loader: 'js' },
+    bundle: true, format: 'esm', platform: 'browser', target: 'es2022', write: false, logLevel: 'silent' })).outputFiles[0].text;
+  const html = '<!doctype html><html><head><script type="module" src="/b.js"></script></head><body>bench</body></html>';
+  const http = await import('node:http');
+  const server = http.createServer((req, res) => {
+    if (req.url === '/b.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    else if (req.url === '/echo') req.resume().on('end', () => res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(Buffer.alloc(80)));
+    else res.writeHead(200, { 'content-type': 'text/html' }).end(html);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const origin = `http://localhost:${server.address().port}`;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_BIN ?? '/usr/bin/chromium', headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--ignore-certificate-errors'],
+  });
+  const page = await (await browser.newContext({ ignoreHTTPSErrors: true })).newPage();
+  await page.goto(origin);
+  await page.waitForFunction(() => globalThis.etcd !== undefined);
+  return { origin, page, close: async () => { await browser.close(); server.closeAllConnections(); server.close(); } };
+}
+
+/** Chromium's own ceiling: POSTs of 80 bytes to a same-origin endpoint answering 80 bytes, 64 in flight. */
+async function browserCeiling(browserPage) {
+  const ops = await browserPage.evaluate(async ({ n, c }) => {
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: c }, async () => {
+      for (let i = next++; i < n; i = next++) await (await fetch('/echo', { method: 'POST', body: new Uint8Array(80) })).arrayBuffer();
+    }));
+    return n / ((performance.now() - t0) / 1000);
+  }, { n: N, c: C });
+  return { phase: 'chromium fetch ceiling (no proxy)', ops_s: Math.round(ops) };
+}
+
+/** Puts then gets at 64 in flight from the page, through the proxy at `url`; the proxy's CPU per call. */
+async function browserRun(browserPage, url, tag, pid) {
+  const rows = [];
+  for (const op of ['put', 'get']) {
+    const p0 = procCpu(pid);
+    const ms = await browserPage.evaluate(async ({ url, op, n, c, tag }) => {
+      const client = await globalThis.etcd.connect({ endpoints: [url] });
+      const value = 'v'.repeat(64);
+      let next = 0;
+      const worker = async () => { for (let i = next++; i < n; i = next++) await (op === 'put' ? client.put(`bp/${tag}/${i}`, value) : client.get(`bp/${tag}/${i}`)); };
+      await Promise.all(Array.from({ length: 200 }, (_, i) => client.put(`bp/warm/${i}`, value)));
+      const t0 = performance.now();
+      await Promise.all(Array.from({ length: c }, worker));
+      const ms = performance.now() - t0;
+      client.close();
+      return ms;
+    }, { url, op, n: N, c: C, tag });
+    rows.push({ phase: `${tag} ${op}`, ops_s: Math.round(N / (ms / 1000)), proxy_cpu_us_per_op: Math.round(((procCpu(pid) - p0) / N) * 1e6 * 10) / 10, proxy_rss_mb: Math.round(procRssMb(pid)) });
+  }
   return rows;
 }
 
@@ -150,9 +216,10 @@ execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyo
   '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost'], { stdio: 'ignore' });
 const kinds = ['etcd-connect', ...(grpcwebproxyBin ? ['grpcwebproxy'] : [])];
 const out = { n: N, conc: C, rounds: [], watches: [] };
+const browser = await startBrowser();
 try {
   for (let r = 0; r < ROUNDS; r++) {
-    const round = [];
+    const round = [await browserCeiling(browser.page)];
     const direct = await etcd.connect({ endpoints: [`http://${endpoint}`] });
     try {
       round.push(...await runClient(direct, 'direct', undefined));
@@ -169,12 +236,24 @@ try {
         client.close();
         await p.stop();
       }
+      const pb = await startProxy(kind, { ...tls, origin: browser.origin });
+      try {
+        round.push(...await browserRun(browser.page, pb.url, `${kind} chromium`, pb.pid));
+      } finally {
+        await pb.stop();
+      }
     }
     out.rounds.push(round);
     process.stderr.write(`round ${r + 1}: ${round.map((x) => `${x.phase} ${x.ops_s}/s`).join(', ')}\n`);
   }
   for (const kind of kinds) out.watches.push(await watchRss(kind, tls));
 } finally {
+  await browser.close();
   rmSync(dir, { recursive: true, force: true });
+}
+out.versions = { node: process.version, proxies: kinds, grpcwebproxy: grpcwebproxyBin ? 'github.com/improbable-eng/grpc-web v0.15.0 (bench/grpcwebproxy/build.sh)' : undefined };
+if (process.argv.includes('--write')) {
+  const { writeProxySection } = await import('./proxy-report.mjs');
+  writeProxySection(out);
 }
 process.stdout.write(JSON.stringify(out) + '\n');

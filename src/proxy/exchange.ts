@@ -21,6 +21,25 @@ export const GRPC_WEB_CONTENT_TYPE = "application/grpc-web+proto";
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
 
+/** An upstream stream's listener: one object per attempt, whose methods are shared (no closures per call). */
+interface AttemptListener extends H2StreamListener {
+  exchange: Exchange;
+  attempt: number;
+  lease: Lease;
+}
+function onHeaders(this: AttemptListener, headers: H2Headers): void {
+  this.exchange.upstreamHeaders(this.attempt, headers);
+}
+function onData(this: AttemptListener, data: Uint8Array): void {
+  this.exchange.upstreamData(this.attempt, data);
+}
+function onClose(this: AttemptListener, error: Error | undefined, rstCode: number): void {
+  this.exchange.upstreamClosed(this.attempt, this.lease, error, rstCode);
+}
+
+/** Response bytes of a unary call held back to be written with the trailer in one write; more are streamed. */
+const COALESCE_BYTES = 64 * 1024;
+
 /** What an {@link Exchange} needs from its proxy. */
 export interface ExchangeContext {
   pool: UpstreamPool;
@@ -65,7 +84,8 @@ export class Exchange {
   // behave the same on the HTTP/2 compatibility response, whose typings lack flushHeaders.
   readonly #res: http.ServerResponse;
   readonly #init: ExchangeInit;
-  readonly #splitter: FrameSplitter;
+  /** Dropped once the request body has ended (a watch lives on without it). */
+  #splitter: FrameSplitter | undefined;
   readonly #tried = new Set<number>();
   /** Frames of the current upstream stream written so far (of #frames). */
   #written = 0;
@@ -77,9 +97,14 @@ export class Exchange {
   /** Bytes reserved from the budget (by the splitter, per frame) and not given back yet. */
   #held = 0;
   #requestTimer: NodeJS.Timeout | undefined;
+  /** Response messages held back to go out with the trailer in one write (unary calls, up to 64 KiB). */
+  #out: Buffer[] = [];
+  #heldOut = 0;
   /** The first whole frame (a unary call: the whole body) arrived in time. */
   #arrived = false;
   #stream: H2Stream | undefined;
+  /** Upstream attempts so far; callbacks of earlier ones are ignored. */
+  #attempt = 0;
   #lease: Lease | undefined;
   #status: GrpcStatus | undefined;
   /** When the browser's grpc-timeout passes (performance.now() clock, as startedAt), if it sent one. */
@@ -92,9 +117,9 @@ export class Exchange {
   #done = false;
   #bytesIn = 0;
   #bytesOut = 0;
-  #settle: () => void = () => {};
-  /** Resolves once the browser response has finished or closed. */
-  readonly settled: Promise<void>;
+  #isSettled = false;
+  #settle: (() => void) | undefined;
+  #settled: Promise<void> | undefined;
 
   constructor(ctx: ExchangeContext, req: ProxyRequest, res: ProxyResponse, init: ExchangeInit) {
     this.#ctx = ctx;
@@ -112,26 +137,37 @@ export class Exchange {
       // Every other endpoint counts as tried, so the pool offers only the pinned one.
       for (let i = 0; i < ctx.pool.endpoints.length; i++) if (i !== init.pinned) this.#tried.add(i);
     }
-    this.settled = new Promise((resolve) => (this.#settle = resolve));
   }
 
   /** Starts forwarding. Never throws; every outcome ends the browser response. */
   start(): void {
     this.#ctx.active.add(this);
     const res = this.#res;
-    res.once("finish", () => this.#settle());
+    res.once("finish", () => this.#markSettled());
     res.once("close", () => {
-      this.#settle();
+      this.#markSettled();
       if (!this.#done) this.#browserGone();
     });
     this.#requestTimer = setTimeout(() => this.#requestTimedOut(), this.#ctx.requestTimeoutMs);
     this.#pump();
   }
 
+  /** Resolves once the browser response has finished or closed (made only when asked for: proxy shutdown). */
+  get settled(): Promise<void> {
+    if (this.#isSettled) return Promise.resolve();
+    return (this.#settled ??= new Promise((resolve) => (this.#settle = resolve)));
+  }
+
+  #markSettled(): void {
+    this.#isSettled = true;
+    this.#settle?.();
+  }
+
   /** Opens the upstream stream once there is something whole to send. */
   #openUpstream(): void {
     this.#arrived = true;
     clearTimeout(this.#requestTimer);
+    this.#requestTimer = undefined;
     this.#open();
   }
 
@@ -164,21 +200,11 @@ export class Exchange {
       this.#finish({ code: Status.UNAVAILABLE, message });
       return;
     }
-    // Callbacks of an earlier attempt's stream (a retry) are ignored: they check that their stream is current.
-    let stream: H2Stream | undefined;
-    const listener: H2StreamListener = {
-      onHeaders: (headers) => {
-        if (stream === this.#stream) this.#onHeaders(headers);
-      },
-      onData: (data) => {
-        if (stream === this.#stream) this.#onData(data);
-      },
-      onClose: (error, rstCode) => {
-        if (stream === this.#stream) this.#onClose(lease, error, rstCode);
-      },
-    };
+    // The attempt counter tells an earlier attempt's stream (before a retry) from the current one.
+    const attempt = ++this.#attempt;
+    let stream: H2Stream;
     try {
-      stream = lease.connection.request(this.#init.path, this.#init.metadata, listener);
+      stream = lease.connection.request(this.#init.path, this.#init.metadata, { exchange: this, attempt, lease, onHeaders, onData, onClose } as AttemptListener);
     } catch {
       // The connection takes no new streams (GOAWAY, closing): nothing was sent, another endpoint may take it.
       this.#open();
@@ -190,6 +216,22 @@ export class Exchange {
     // A replacement stream gets every whole frame the browser has sent so far.
     this.#written = 0;
     this.#flush();
+  }
+
+  /** Called by an attempt's stream listener: ignored unless it is the current attempt. @internal */
+  upstreamHeaders(attempt: number, headers: H2Headers): void {
+    if (attempt === this.#attempt) this.#onHeaders(headers);
+  }
+
+  /** @internal */
+  upstreamData(attempt: number, data: Uint8Array): void {
+    if (attempt === this.#attempt) this.#onData(data);
+  }
+
+  /** @internal */
+  upstreamClosed(attempt: number, lease: Lease, error: Error | undefined, rstCode: number): void {
+    if (attempt === this.#attempt) this.#onClose(lease, error, rstCode);
+    else lease.session.streamClosed();
   }
 
   #onHeaders(headers: H2Headers): void {
@@ -215,16 +257,24 @@ export class Exchange {
       this.#status = { code: codeFromHttpStatus(Number(httpStatus)), message: `etcd answered HTTP ${String(httpStatus)}` };
       this.#discardData = true;
     }
-    this.#sendHeaders();
+    // A unary answer goes out whole at the end (one write); a stream's headers go at once, for the browser to start.
+    if (!this.#init.unary) this.#sendHeaders();
   }
 
   #onData(data: Uint8Array): void {
     const res = this.#res;
     if (this.#done || this.#discardData || res.destroyed) return;
-    this.#sendHeaders();
     this.#bytesOut += data.length;
     // A view of the received bytes, passed on without a copy.
-    if (!res.write(Buffer.from(data.buffer, data.byteOffset, data.byteLength)) && !this.#pausedForBrowser) {
+    const chunk = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    if (this.#init.unary && !this.#res.headersSent && this.#heldOut + chunk.length <= COALESCE_BYTES) {
+      // A unary answer is held (up to 64 KiB) and written whole with its trailer and Content-Length.
+      this.#heldOut += chunk.length;
+      this.#out.push(chunk);
+      return;
+    }
+    this.#sendHeaders();
+    if (!res.write(chunk) && !this.#pausedForBrowser) {
       const stream = this.#stream!;
       this.#pausedForBrowser = true;
       stream.pause(); // no more HTTP/2 credit for etcd until the browser has read this
@@ -284,7 +334,7 @@ export class Exchange {
     req.on("data", (chunk: Buffer) => {
       if (this.#done) return;
       this.#bytesIn += chunk.length;
-      const bad = this.#splitter.push(chunk, fresh);
+      const bad = this.#splitter!.push(chunk, fresh);
       if (bad) {
         this.#finish(bad, true);
         return;
@@ -301,11 +351,12 @@ export class Exchange {
     });
     req.on("end", () => {
       if (this.#done) return;
-      const bad = this.#splitter.end();
+      const bad = this.#splitter!.end();
       if (bad) {
         this.#finish(bad);
         return;
       }
+      this.#splitter = undefined;
       this.#requestEnded = true;
       if (this.#frames.length === 0 && !this.#arrived) {
         this.#finish({ code: Status.INVALID_ARGUMENT, message: "the request has no message" });
@@ -318,7 +369,7 @@ export class Exchange {
 
   /** Gives back to the budget what is no longer held: all but the frame being gathered and the frames kept. */
   #release(): void {
-    let keep = this.#splitter.pendingBytes;
+    let keep = this.#splitter?.pendingBytes ?? 0;
     for (const f of this.#frames) keep += f.length;
     if (this.#held > keep) {
       this.#ctx.budget.give(this.#held - keep);
@@ -332,6 +383,9 @@ export class Exchange {
     res.writeHead(200, { "content-type": GRPC_WEB_CONTENT_TYPE, ...this.#init.responseHeaders });
     // Browsers (and Connect) start reading a stream once its headers arrive; do not wait for the first frame.
     res.flushHeaders();
+    // Anything held for a whole answer goes first.
+    for (const c of this.#out) res.write(c);
+    this.#out.length = 0;
   }
 
   /** Ends the call with `status`; `closeConnection`: the request was bad or too slow, so drop what is left of it. */
@@ -343,8 +397,14 @@ export class Exchange {
     this.#closeUpstream();
     const res = this.#res;
     if (!res.destroyed && !res.writableEnded) {
-      this.#sendHeaders();
-      res.end(encodeTrailerFrame(status));
+      const trailer = encodeTrailerFrame(status);
+      if (!res.headersSent) {
+        // The whole answer in one write: headers with its length, the held messages and the trailer.
+        const body = this.#out.length === 0 ? trailer : Buffer.concat([...this.#out, trailer]);
+        this.#out.length = 0;
+        res.writeHead(200, { "content-type": GRPC_WEB_CONTENT_TYPE, ...this.#init.responseHeaders, "content-length": String(body.length) });
+        res.end(body);
+      } else res.end(trailer);
     }
     discardRequest(this.#req, res, closeConnection ? 0 : this.#ctx.maxRequestBytes);
     this.#ctx.active.delete(this);
@@ -354,6 +414,7 @@ export class Exchange {
   /** Stops the request timer and gives every held byte back. */
   #cleanUp(): void {
     clearTimeout(this.#requestTimer);
+    this.#requestTimer = undefined;
     this.#frames = [];
     this.#ctx.budget.give(this.#held);
     this.#held = 0;

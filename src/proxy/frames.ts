@@ -100,7 +100,8 @@ export interface FrameError extends GrpcStatus {}
 export class FrameSplitter {
   readonly #max: number;
   readonly #reserve: (bytes: number) => boolean;
-  readonly #header = Buffer.alloc(5);
+  /** A frame header split across chunks (made only when one is). */
+  #header: Buffer | undefined;
   #headerFill = 0;
   #total = 0;
   /** The frame being gathered (header included), and how much of it is filled. */
@@ -143,16 +144,27 @@ export class FrameSplitter {
         continue;
       }
       const start = i - this.#headerFill; // where the frame begins in this chunk (negative: in an earlier one)
-      const n = Math.min(5 - this.#headerFill, chunk.length - i);
-      this.#header.set(chunk.subarray(i, i + n), this.#headerFill);
-      this.#headerFill += n;
-      i += n;
-      if (this.#headerFill < 5) break;
-      this.#headerFill = 0;
-      if (this.#header[0] !== 0) {
+      let head: Buffer;
+      let at: number;
+      if (this.#headerFill === 0 && i + 5 <= chunk.length) {
+        head = chunk; // the usual case: the whole header in this chunk
+        at = i;
+        i += 5;
+      } else {
+        const h = (this.#header ??= Buffer.alloc(5));
+        const n = Math.min(5 - this.#headerFill, chunk.length - i);
+        h.set(chunk.subarray(i, i + n), this.#headerFill);
+        this.#headerFill += n;
+        i += n;
+        if (this.#headerFill < 5) break;
+        this.#headerFill = 0;
+        head = h;
+        at = 0;
+      }
+      if (head[at] !== 0) {
         return { code: Status.INVALID_ARGUMENT, message: "compressed or invalid frame" };
       }
-      const length = this.#header.readUInt32BE(1);
+      const length = head.readUInt32BE(at + 1);
       if (length > this.#max) {
         return { code: Status.RESOURCE_EXHAUSTED, message: `request message larger than ${this.#max} bytes` };
       }
@@ -163,7 +175,7 @@ export class FrameSplitter {
         continue;
       }
       const frame = Buffer.allocUnsafe(5 + length);
-      this.#header.copy(frame, 0);
+      head.copy(frame, 0, at, at + 5);
       if (length === 0) out.push(frame);
       else {
         this.#partial = frame;
