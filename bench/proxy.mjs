@@ -69,15 +69,16 @@ async function waitPort(port, ms = 15000) {
   }
 }
 
-/** Starts a proxy process; returns { name, url, pid, stop }. */
-async function startProxy(kind, tls) {
+/** Starts a proxy process; returns { name, url, pid, stop }. `profileDir`: run ours under --cpu-prof. */
+async function startProxy(kind, tls, profileDir) {
   const port = await freePort();
   let child;
   if (kind === 'etcd-connect') {
     const args = [join(root, 'dist/src/proxy/cli.js'), '--endpoints', `http://${endpoint}`, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'];
     if (tls) args.push('--tls-cert', tls.cert, '--tls-key', tls.key, '--max-concurrent-streams', '128');
     if (tls?.origin) args.push('--allow-origin', tls.origin);
-    child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+    const flags = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : [];
+    child = spawn(process.execPath, [...flags, ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   } else {
     const args = ['--backend_addr', endpoint, '--backend_tls=false', '--allow_all_origins', '--backend_max_call_recv_msg_size', '16777216',
       '--server_http_max_write_timeout', '0s', '--server_http_max_read_timeout', '0s', '--use_websockets=false'];
@@ -90,7 +91,8 @@ async function startProxy(kind, tls) {
     name: kind,
     url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     pid: child.pid,
-    stop: () => new Promise((r) => { child.once('exit', r); process.kill(child.pid, 'SIGKILL'); }),
+    // A profiled proxy stops with SIGINT, so that it writes its profile.
+    stop: () => new Promise((r) => { child.once('exit', r); process.kill(child.pid, profileDir ? 'SIGINT' : 'SIGKILL'); }),
   };
 }
 
@@ -173,6 +175,46 @@ async function browserRun(browserPage, url, tag, pid) {
   return rows;
 }
 
+/**
+ * Where our proxy's CPU goes while Node's fetch drives puts through it: its self time under --cpu-prof, by kind
+ * (idle, the kernel's socket writes, GC, Node's HTTP server, the proxy's own code, the HTTP/2 client, the rest).
+ */
+async function profileProxy() {
+  const profDir = mkdtempSync(join(tmpdir(), 'bench-proxy-prof-'));
+  try {
+    const p = await startProxy('etcd-connect', undefined, profDir);
+    const client = await web.connect({ endpoints: [p.url] });
+    try {
+      await pool(N, C, (i) => client.put(`bp/prof/${i}`, VALUE));
+    } finally {
+      client.close();
+      await p.stop();
+    }
+    const { readdirSync } = await import('node:fs');
+    const file = readdirSync(profDir).find((f) => f.endsWith('.cpuprofile'));
+    const prof = JSON.parse(readFileSync(join(profDir, file), 'utf8'));
+    const byId = new Map(prof.nodes.map((n) => [n.id, n]));
+    const kinds = new Map();
+    let total = 0;
+    prof.samples.forEach((id, i) => {
+      const dt = prof.timeDeltas[i] ?? 0;
+      total += dt;
+      const { functionName: fn, url } = byId.get(id).callFrame;
+      const kind = fn === '(idle)' ? 'idle'
+        : ['writeBuffer', 'writev', 'writeUtf8String', 'writeLatin1String'].includes(fn) && url === '' ? "kernel socket writes"
+        : fn === '(garbage collector)' ? 'garbage collection'
+        : /node:_http|node:http|http2|node:net|stream_base|node:internal\/streams/.test(url) ? "Node's HTTP server and streams"
+        : url.includes('/proxy/') ? 'the proxy (exchange, handler, limits, frames)'
+        : url.includes('/transport/') ? 'the HTTP/2 client (upstream)'
+        : 'other (V8, timers, events, the rest)';
+      kinds.set(kind, (kinds.get(kind) ?? 0) + dt);
+    });
+    return [...kinds].sort((a, b) => b[1] - a[1]).map(([kind, t]) => ({ kind, pct: Math.round((t / total) * 1000) / 10 }));
+  } finally {
+    rmSync(profDir, { recursive: true, force: true });
+  }
+}
+
 /** 10,000 watches through a TLS proxy over 100 HTTP/2 connections; the proxy's RSS once all are created. */
 async function watchRss(kind, tls) {
   const p = await startProxy(kind, tls);
@@ -247,6 +289,7 @@ try {
     process.stderr.write(`round ${r + 1}: ${round.map((x) => `${x.phase} ${x.ops_s}/s`).join(', ')}\n`);
   }
   for (const kind of kinds) out.watches.push(await watchRss(kind, tls));
+  out.profile = await profileProxy();
 } finally {
   await browser.close();
   rmSync(dir, { recursive: true, force: true });

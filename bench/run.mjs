@@ -7,6 +7,8 @@
 //        etcd-connect-connect  node bench/bench-etcd-connect.mjs --transport connect
 //   4. bench/extra.mjs against a fresh etcd (--unsafe-no-fsync) started with the kit's start-etcd.sh, then
 //      bench/profile.mjs (CPU profiles of puts at 64 in flight per transport, and of gets on the HTTP/2 one) and
+//      bench/proxy.mjs (the gRPC-Web proxy driven by fetch and by Chromium, next to the direct client and
+//      grpcwebproxy built by bench/grpcwebproxy/build.sh; 10,000 watches) and
 //      bench/memory.mjs (where the standard run's peak RSS goes) against the same etcd
 //   5. node scripts/bundle-size.mjs
 //   6. bench/RESULTS.md: machine, versions, the kit's SUMMARY.md, the extra workloads, the targets
@@ -25,6 +27,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureEtcd } from '../scripts/ensure.mjs';
+import { renderProxySection } from './proxy-report.mjs';
 import { DEFAULT_ETCD_VERSION, ETCD_VERSIONS, etcdBinaries, pinnedRelease } from '../scripts/etcd-versions.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -328,7 +331,7 @@ function memorySection(memory) {
   return L.join('\n');
 }
 
-function writeResults({ extra, bundle, failures, profiles, memory }) {
+function writeResults({ extra, bundle, failures, profiles, memory, proxy }) {
   const m = machine();
   const nof = readRuns('nofsync'), fs = readRuns('fsync'), getv = readRuns('nofsync-getvariant');
   const summaryPath = join(RESULTS_DIR, 'SUMMARY.md');
@@ -358,6 +361,7 @@ function writeResults({ extra, bundle, failures, profiles, memory }) {
     extraSection(extra), '',
     profileSection(profiles), '',
     memorySection(memory), '',
+    proxy ? renderProxySection(proxy) : '## gRPC-Web proxy (`bench/proxy.mjs`)\n\nNot run or failed (see the console output).', '',
     '## Browser bundle', '', '```', bundle.text || '(not measured)', '```', '');
   writeFileSync(join(root, 'bench', 'RESULTS.md'), out.join('\n'));
 }
@@ -404,6 +408,7 @@ async function main() {
   log('extra workloads (bench/extra.mjs) against a fresh etcd (--unsafe-no-fsync)');
   let extra;
   let memory;
+  let proxy;
   const profiles = [];
   const st = await run(join(KIT, 'start-etcd.sh'), ['nofsync'], { extraEnv: { BENCH_ETCD_FLAGS: '' } });
   extraEtcdStarted = st.code === 0;
@@ -439,6 +444,26 @@ async function main() {
         else profiles.push(JSON.parse(pline));
       }
 
+      if (REPORT_ONLY) {
+        const saved = join(RESULTS_DIR, 'proxy.json');
+        if (existsSync(saved)) proxy = JSON.parse(readFileSync(saved, 'utf8'));
+      } else {
+        log('the gRPC-Web proxy against grpcwebproxy (bench/grpcwebproxy/build.sh, bench/proxy.mjs)');
+        const gb = await run('bash', [join(root, 'bench', 'grpcwebproxy', 'build.sh')]);
+        checkInterrupted();
+        if (gb.code !== 0) failures.push('bench/grpcwebproxy/build.sh failed');
+        const px = await run(process.execPath, ['bench/proxy.mjs', '--endpoint', `127.0.0.1:${PORT}`,
+          ...(gb.code === 0 ? ['--grpcwebproxy', join(WORK, 'bin', 'grpcwebproxy')] : [])], { capture: true });
+        checkInterrupted();
+        const pline = px.out.trim().split('\n').reverse().find((l) => l.startsWith('{'));
+        if (px.code !== 0 || !pline) failures.push(`proxy.mjs exited ${px.code}`);
+        else {
+          proxy = JSON.parse(pline);
+          mkdirSync(RESULTS_DIR, { recursive: true });
+          writeFileSync(join(RESULTS_DIR, 'proxy.json'), JSON.stringify(proxy, null, 1) + '\n');
+        }
+      }
+
       log('memory of the standard run (bench/memory.mjs)');
       const mr = await run(process.execPath, ['bench/memory.mjs', '--endpoint', `127.0.0.1:${PORT}`, '--transport', 'h2'], { capture: true });
       checkInterrupted();
@@ -458,7 +483,7 @@ async function main() {
   const mm = bundleText.match(/([\d.]+) KB min\+gzip/);
   const bundle = { text: bundleText, gzipKB: mm ? Number(mm[1]) : undefined };
 
-  writeResults({ extra, bundle, failures, profiles, memory });
+  writeResults({ extra, bundle, failures, profiles, memory, proxy });
   log(`wrote bench/RESULTS.md${failures.length ? ` (failures: ${failures.length})` : ''}`);
   if (failures.length) {
     process.stderr.write(failures.map((f) => `  - ${f}`).join('\n') + '\n');

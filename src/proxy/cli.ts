@@ -18,8 +18,9 @@ Options:
   --upstream-cert FILE      PEM client certificate for etcd (mTLS; needs --upstream-key)
   --upstream-key FILE       PEM private key of --upstream-cert
   --upstream-server-name N  name to verify etcd's certificate against (default: the endpoint host)
-  --read-only               allow only Range, Watch, LeaseTimeToLive, LeaseLeases, MemberList, Status,
-                            AuthStatus, Authenticate, UserList, UserGet, RoleList, RoleGet
+  --read-only               allow only Range, RangeStream, Watch, LeaseTimeToLive, LeaseLeases, MemberList,
+                            Status, AuthStatus, Authenticate, UserList, UserGet, RoleList, RoleGet, and
+                            Txns made only of range operations
   --max-request-bytes N     largest request body in bytes (default 4194304)
   --max-buffered-bytes N    request bytes held for all requests together (default 67108864)
   --max-connections N       client connections open at once (default 4096)

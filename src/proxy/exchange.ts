@@ -59,6 +59,8 @@ export interface ExchangeInit {
   safe: boolean;
   /** A unary call: nothing goes to etcd before its whole body has arrived and holds exactly one message. */
   unary: boolean;
+  /** For a unary call: checks its whole message (frame) before it is sent; a status refuses it. */
+  check?: (frame: Buffer) => GrpcStatus | undefined;
   /** Filtered gRPC metadata for etcd. */
   metadata: Record<string, string>;
   /** Extra headers of the browser response (CORS). */
@@ -360,6 +362,11 @@ export class Exchange {
       this.#requestEnded = true;
       if (this.#frames.length === 0 && !this.#arrived) {
         this.#finish({ code: Status.INVALID_ARGUMENT, message: "the request has no message" });
+        return;
+      }
+      const refused = this.#init.unary ? this.#init.check?.(this.#frames[0]!) : undefined;
+      if (refused) {
+        this.#finish(refused);
         return;
       }
       if (!this.#arrived) this.#openUpstream();

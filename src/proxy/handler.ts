@@ -12,6 +12,7 @@ import { Status, encodeTrailerFrame, type GrpcStatus } from "./frames.js";
 import { filterRequestHeaders } from "./headers.js";
 import { findRoute } from "./routes.js";
 import { ConnectionGuard } from "./limits.js";
+import { checkReadOnlyTxn } from "./read-only-txn.js";
 
 /**
  * Request header naming the one etcd endpoint (one of the proxy's `endpoints`) that must serve the call, for
@@ -100,7 +101,9 @@ function handle(state: HandlerState, req: ProxyRequest, res: ProxyResponse, star
     return text(415, "unsupported content type: expected application/grpc-web+proto");
   }
   if (state.closed) return grpc({ code: Status.UNAVAILABLE, message: "the proxy is shutting down" });
-  if (state.readOnly && !route.readOnly) {
+  // A read-only proxy lets a Txn through when it only reads (checked on the whole message, before sending).
+  const readOnlyTxn = state.readOnly && route.path === "/etcdserverpb.KV/Txn";
+  if (state.readOnly && !route.readOnly && !readOnlyTxn) {
     return grpc({ code: Status.PERMISSION_DENIED, message: `${route.path} is not allowed: the proxy is read-only` });
   }
   const declared = Number(single(req.headers["content-length"]) ?? 0);
@@ -122,6 +125,7 @@ function handle(state: HandlerState, req: ProxyRequest, res: ProxyResponse, star
     path: route.path,
     safe: route.readOnly,
     unary: route.unary,
+    ...(readOnlyTxn ? { check: checkReadOnlyTxn } : {}),
     metadata: metadata.headers,
     responseHeaders: cors,
     startedAt,

@@ -43,8 +43,11 @@ export interface ProxyOptions {
   /** TLS settings for `https://` endpoints. Default: none (Node's root CAs, no client certificate). */
   upstreamTls?: ProxyUpstreamTls;
   /**
-   * Allow only the read methods (Range, Watch, LeaseTimeToLive, LeaseLeases, MemberList, Status, AuthStatus);
-   * every other method gets gRPC status 7 PermissionDenied without reaching etcd. Default: false.
+   * Allow only the read methods (Range, RangeStream, Watch, LeaseTimeToLive, LeaseLeases, MemberList, Status,
+   * AuthStatus, Authenticate, UserList, UserGet, RoleList, RoleGet) and Txns whose operations, nested ones too, are
+   * all ranges (decoded from the whole request before it is sent). Every other method gets gRPC status 7
+   * PermissionDenied without reaching etcd; so do Hash and HashKV, which only read but make etcd hash its whole
+   * store, too costly to hand to viewers. Default: false.
    */
   readOnly?: boolean;
   /**

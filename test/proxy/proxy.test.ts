@@ -314,6 +314,36 @@ describe("read-only mode", () => {
     expect(await etcd.etcdctl(["get", "ro/new"])).toBe("");
     expect(await etcd.etcdctl(["lease", "list"])).not.toMatch(/[0-9a-f]{8,}/);
   });
+
+  it("lets a Txn through when it only reads (nested too), refuses one that writes, and never Hash or HashKV", async () => {
+    const { url } = await startProxy({ endpoints: [etcd.endpoint], readOnly: true });
+    await etcd.etcdctl(["put", "ro/t", "1"]);
+    const kv = webClient(KV, url);
+    const range = { request: { case: "requestRange" as const, value: { key: utf8("ro/t") } } };
+    const reads = await kv.txn({
+      compare: [{ key: utf8("ro/t"), target: 3, result: 0, targetUnion: { case: "value", value: utf8("1") } }],
+      success: [range, { request: { case: "requestTxn", value: { success: [range], failure: [range] } } }],
+      failure: [range],
+    });
+    expect(reads.succeeded).toBe(true);
+    expect(reads.responses).toHaveLength(2);
+    const put = { request: { case: "requestPut" as const, value: { key: utf8("ro/t"), value: utf8("2") } } };
+    for (const txn of [
+      { success: [put] },
+      { success: [range], failure: [put] },
+      { success: [{ request: { case: "requestTxn" as const, value: { failure: [put] } } }] },
+      { success: [{ request: { case: "requestDeleteRange" as const, value: { key: utf8("ro/t") } } }] },
+    ]) {
+      expect((await connectError(kv.txn(txn))).code).toBe(Code.PermissionDenied);
+    }
+    expect(await etcd.etcdctl(["get", "ro/t", "--print-value-only"])).toBe("1\n");
+    // A body that is not a TxnRequest gets InvalidArgument, not a guess.
+    const junk = await grpcWebPost(url, "/etcdserverpb.KV/Txn", [Uint8Array.from([0x12, 0xff, 0xff, 0xff, 0xff, 0x0f])]);
+    expect(junk.trailers?.["grpc-status"]).toBe("3");
+    for (const path of ["/etcdserverpb.Maintenance/Hash", "/etcdserverpb.Maintenance/HashKV"]) {
+      expect((await grpcWebPost(url, path, [new Uint8Array()])).trailers?.["grpc-status"]).toBe("7");
+    }
+  });
 });
 
 describe("backpressure", () => {

@@ -6,6 +6,7 @@ import { bytesEqual, compareBytes, decodeKeyParam, displayKey, encodeKeyParam, h
 import { ConsoleError } from "../errors.js";
 import { listLevel, type TreeEntry } from "../key-tree.js";
 import { formDialog, showInfo } from "../ui.js";
+import { searchKeys } from "../key-search.js";
 import { eventFeed } from "./event-feed.js";
 import { createKey, keyDetail, keyHref, type KeyDetail } from "./key-detail.js";
 
@@ -74,7 +75,17 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
       ? h("li", { class: "more" }, h("button", { class: "link", disabled: level.loading, onclick: () => void loadPage(level) }, level.loading ? "loading…" : "more…"))
       : null;
     const empty = !level.cursor && level.entries.length === 0 && !level.loading ? h("li", { class: "muted" }, "(no keys)") : null;
+    // Re-rendering replaces the items: keep the keyboard focus on the same item (Enter on a directory, live events).
+    const focused = document.activeElement;
+    const focusedItem = focused instanceof HTMLElement && level.list.contains(focused) ? focused.closest("li[data-key]") : null;
+    const focusKey = focusedItem?.parentElement === level.list ? focusedItem.getAttribute("data-key") : null;
+    const focusClass = focused instanceof HTMLElement ? focused.className : "";
     replaceChildren(level.list, items, more, empty);
+    if (focusKey !== null) {
+      const li = [...level.list.children].find((c) => c.getAttribute("data-key") === focusKey);
+      const target = li?.querySelector<HTMLElement>(focusClass.includes("toggle") ? ":scope > .toggle" : ":scope > a, :scope > .dir-name");
+      target?.focus();
+    }
   };
   const schedule = (level: Level) => {
     dirty.add(level);
@@ -215,6 +226,111 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     }
   };
 
+  // ---- keyboard: arrows, Home, End, Enter (WAI-ARIA tree pattern) ----
+  const focusableOf = (li: Element) => li.querySelector<HTMLElement>(":scope > a, :scope > .dir-name");
+  tree.addEventListener("keydown", (e: KeyboardEvent) => {
+    const items = [...tree.querySelectorAll<HTMLLIElement>("li[role=treeitem]")];
+    const current = (e.target as HTMLElement).closest<HTMLLIElement>("li[role=treeitem]");
+    if (!current || items.length === 0) return;
+    const i = items.indexOf(current);
+    let next: Element | undefined;
+    if (e.key === "ArrowDown") next = items[i + 1];
+    else if (e.key === "ArrowUp") next = items[i - 1];
+    else if (e.key === "Home") next = items[0];
+    else if (e.key === "End") next = items.at(-1);
+    else if (e.key === "ArrowRight" && current.classList.contains("dir")) {
+      if (current.getAttribute("aria-expanded") === "true") next = current.querySelector("li[role=treeitem]") ?? undefined;
+      else current.querySelector<HTMLElement>(":scope > .dir-name")?.click();
+    } else if (e.key === "ArrowLeft") {
+      if (current.getAttribute("aria-expanded") === "true") current.querySelector<HTMLElement>(":scope > .dir-name")?.click();
+      else next = current.parentElement?.closest("li[role=treeitem]") ?? undefined;
+    } else return;
+    e.preventDefault();
+    if (next) focusableOf(next)?.focus();
+  });
+
+  // ---- search: substring of keys (and values), under this prefix or everywhere ----
+  const results = h("div", { class: "search-results", "data-testid": "search-results", hidden: true });
+  let searching: AbortController | undefined;
+  const searchForm = h("form", { class: "search", role: "search", onsubmit: (e: Event) => { e.preventDefault(); void runSearch(); } },
+    h("input", { type: "search", name: "q", placeholder: "search keys… ( / )", "aria-label": "search keys" }),
+    h("label", { class: "nowrap" }, h("input", { type: "checkbox", name: "everywhere", checked: prefix.length === 0 }), " everywhere"),
+    h("label", { class: "nowrap" }, h("input", { type: "checkbox", name: "values" }), " values"),
+    h("button", { type: "submit" }, "Search"),
+  );
+  const field = (name: string) => searchForm.elements.namedItem(name) as HTMLInputElement;
+  const runSearch = async () => {
+    const text = field("q").value;
+    searching?.abort();
+    if (text === "") {
+      results.hidden = true;
+      return;
+    }
+    const stop = new AbortController();
+    searching = stop;
+    const scope = field("everywhere").checked ? new Uint8Array() : prefix;
+    const status = h("span", { role: "status" }, "searching…");
+    const list = h("ol");
+    results.hidden = false;
+    replaceChildren(results, h("div", { class: "search-bar" }, h("progress"), " ", status, " ",
+      h("button", { class: "link", onclick: () => stop.abort() }, "stop")), list);
+    const link = (key: Uint8Array) => {
+      // A key outside the open prefix opens in its own directory.
+      const within = hasPrefix(key, prefix) ? prefix : key.slice(0, key.lastIndexOf(DELIMITER) + 1);
+      return keyHref(within, key);
+    };
+    try {
+      const r = await searchKeys(app.client, {
+        prefix: scope,
+        text,
+        values: field("values").checked,
+        signal: AbortSignal.any([stop.signal, abort.signal]),
+        onProgress: (scanned, found) => (status.textContent = `scanned ${scanned.toLocaleString()} keys, ${found} found…`),
+      });
+      replaceChildren(list, r.matches.map((m) => h("li", null, h("a", { href: link(m.key) }, displayKey(m.key)), m.in === "value" ? h("span", { class: "badge" }, "in value") : null)));
+      const where = scope.length === 0 ? "all keys" : `keys under ${displayKey(scope)}`;
+      replaceChildren(results.firstElementChild!, r.matches.length === 0
+        ? `No match for "${text}" in ${r.scanned.toLocaleString()} ${where}. Search finds the text anywhere in a key${field("values").checked ? " or value" : ""}; the box on the left goes to a prefix.`
+        : `${r.matches.length}${r.truncated ? "+ (first 500)" : ""} of ${r.scanned.toLocaleString()} ${where} match "${text}".`, " ",
+        h("button", { class: "link", onclick: () => { results.hidden = true; } }, "close"));
+    } catch (err) {
+      if (stop.signal.aborted && !abort.signal.aborted) {
+        replaceChildren(results.firstElementChild!, `Stopped: ${list.children.length} found so far. `, h("button", { class: "link", onclick: () => { results.hidden = true; } }, "close"));
+      } else if (!abort.signal.aborted) {
+        results.hidden = true;
+        app.handleError(err, "search");
+      }
+    } finally {
+      if (searching === stop) searching = undefined;
+    }
+  };
+  const slash = (e: KeyboardEvent) => {
+    const t = e.target as HTMLElement;
+    if (e.key !== "/" || e.ctrlKey || e.metaKey || e.altKey || t.closest("input, textarea, select, [contenteditable]")) return;
+    e.preventDefault();
+    field("q").focus();
+  };
+  document.addEventListener("keydown", slash, { signal: abort.signal });
+
+  // ---- delete a prefix: count first, confirm by typing it, one DeleteRange ----
+  const deletePrefix = prefix.length === 0 ? null : h("button", {
+    class: "danger",
+    onclick: async () => {
+      try {
+        const { count } = await app.client.get(prefix, { prefix: true, countOnly: true });
+        const name = displayKey(prefix);
+        if (count === 0n) return showInfo(`No keys under ${name}`);
+        await formDialog(`Delete ${count} keys under ${name}?`, [{ name: "confirm", label: `Type ${name} to confirm`, required: true }], async (values) => {
+          if (values.confirm !== name) throw new ConsoleError("not-confirmed", `Type the prefix exactly (${name}) to delete its keys.`);
+          const r = await app.client.delete(prefix, { prefix: true });
+          showInfo(`Deleted ${r.deleted} keys under ${name}`);
+        }, "Delete", h("p", null, "Every key under this prefix is deleted in one request. This cannot be undone."));
+      } catch (err) {
+        app.handleError(err, "delete prefix");
+      }
+    },
+  }, "Delete prefix…");
+
   // ---- layout ----
   const crumbs = h("nav", { class: "crumbs", "aria-label": "prefix" });
   const segments: Array<[string, Uint8Array]> = [["(root)", new Uint8Array()]];
@@ -264,7 +380,8 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     h(
       "div",
       { class: "keys-view" },
-      h("div", { class: "toolbar" }, crumbs, goto, newKey),
+      h("div", { class: "toolbar" }, crumbs, goto, searchForm, newKey, deletePrefix),
+      results,
       h("div", { class: "panes" }, h("div", { class: "tree-pane" }, tree), detailSlot),
       feed.element,
     ),
