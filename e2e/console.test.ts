@@ -140,10 +140,10 @@ describe("keys", () => {
     expect(await get("t2/created")).toBe("by someone else");
 
     // Delete asks first: Cancel keeps the key, Delete removes it.
-    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
     await page.locator("dialog.confirm").getByRole("button", { name: "Cancel" }).click();
     expect(await get("t2/created")).toBe("by someone else");
-    await page.getByRole("button", { name: "Delete" }).click();
+    await page.getByRole("button", { name: "Delete", exact: true }).click();
     await expect.poll(() => page.locator("dialog.confirm .body").textContent()).toContain("t2/created");
     await page.locator("dialog.confirm").getByRole("button", { name: "Delete" }).click();
     await expect.poll(() => etcd.etcdctl(["get", "t2/created"])).toBe("");
@@ -232,6 +232,124 @@ describe("keys", () => {
     expect(await treeItems().nth(199).getAttribute("data-key")).toBe("big/flat00099");
     await client.delete("big/", { prefix: true });
   }, 120000);
+});
+
+describe("search, bulk delete, keyboard, small screens, dark mode", () => {
+  it("finds keys by substring under the prefix or everywhere, values too, with progress and a stop", async () => {
+    const ops = [];
+    for (let i = 0; i < 2500; i++) ops.push(op.put(`s1/pods/pod-${i}`, `{"node":"n${i % 7}"}`));
+    for (let i = 0; i < ops.length; i += 100) await client.txn({ success: ops.slice(i, i + 100) });
+    await client.put("s1/other/x-pod-1234-extra", "x");
+    await client.put("s2/pod-1234", "outside");
+    await client.put("s1/conf/needle", "the value holds HAYSTACK-7");
+    await open("#/keys?prefix=s1/pods/");
+    // "/" focuses the search box.
+    await page.locator("body").press("/");
+    expect(await page.evaluate(() => (document.activeElement as HTMLInputElement | null)?.getAttribute("aria-label"))).toBe("search keys");
+    const results = page.getByTestId("search-results");
+    await page.keyboard.type("POD-1234");
+    await page.keyboard.press("Enter");
+    await expect.poll(() => results.locator("li").allTextContents()).toEqual(["s1/pods/pod-1234"]);
+    expect(await results.textContent()).toMatch(/1 of 2,500 keys under s1\/pods\/ match "POD-1234"/);
+    await shot("search");
+    // Everywhere: keys outside the open prefix too, each link opening its own directory.
+    await page.getByRole("checkbox", { name: "everywhere" }).check();
+    await page.getByRole("button", { name: "Search" }).click();
+    await expect.poll(() => results.locator("li").allTextContents()).toEqual(["s1/other/x-pod-1234-extra", "s1/pods/pod-1234", "s2/pod-1234"]);
+    await results.getByRole("link", { name: "s2/pod-1234" }).click();
+    await expect.poll(() => page.getByTestId("key-title").textContent()).toBe("s2/pod-1234");
+    // Values, and a search with no match says what search does.
+    await page.locator('input[type="search"]').fill("haystack-7");
+    await page.getByRole("checkbox", { name: "everywhere" }).check();
+    await page.getByRole("checkbox", { name: "values" }).check();
+    await page.getByRole("button", { name: "Search" }).click();
+    await expect.poll(() => results.locator("li").allTextContents()).toEqual(["s1/conf/needlein value"]);
+    await page.locator('input[type="search"]').fill("no-such-thing");
+    await page.getByRole("button", { name: "Search" }).click();
+    await expect.poll(() => results.textContent()).toMatch(/No match for "no-such-thing" in [\d,]+ all keys\. Search finds the text anywhere in a key or value/);
+  });
+
+  it("deletes a prefix after showing its count and the typed prefix, in one DeleteRange", async () => {
+    for (let i = 0; i < 30; i++) await client.put(`d1/doomed/k${i}`, "v");
+    await client.put("d1/kept", "v");
+    await open("#/keys?prefix=d1/doomed/");
+    const deletes: string[] = [];
+    page.on("request", (req) => {
+      if (req.url().endsWith("/etcdserverpb.KV/DeleteRange")) deletes.push(req.url());
+    });
+    await page.getByRole("button", { name: "Delete prefix…" }).click();
+    const dialog = page.locator("dialog.form");
+    await expect.poll(() => dialog.locator("h3").textContent()).toBe("Delete 30 keys under d1/doomed/?");
+    await dialog.locator('input[name="confirm"]').fill("d1/");
+    await dialog.getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => dialog.locator(".form-error").textContent()).toMatch(/Type the prefix exactly/);
+    expect((await etcd.etcdctl(["get", "d1/doomed/", "--prefix", "--keys-only"])).split("\n").filter(Boolean)).toHaveLength(30);
+    await dialog.locator('input[name="confirm"]').fill("d1/doomed/");
+    await dialog.getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => etcd.etcdctl(["get", "d1/", "--prefix", "--keys-only"]).then((o) => o.trim())).toBe("d1/kept");
+    expect(deletes).toHaveLength(1);
+  });
+
+  it("moves through the tree with the keyboard and keeps focus when a directory opens", async () => {
+    for (const k of ["kb/a/1", "kb/a/2", "kb/b", "kb/c/1"]) await client.put(k, "v");
+    await open("#/keys?prefix=kb/");
+    await expect.poll(() => treeItems().count()).toBe(3);
+    await page.waitForTimeout(300); // the first render and the watch's start settle
+    await treeItem("kb/a/").locator(":scope > .dir-name").focus();
+    const focusedKey = () => page.evaluate(() => (document.activeElement?.closest("li[data-key]") as HTMLElement | null)?.dataset.key);
+    await page.keyboard.press("Enter"); // opens the directory; focus stays on it
+    await expect.poll(() => treeItem("kb/a/").getAttribute("aria-expanded")).toBe("true");
+    expect(await focusedKey()).toBe("kb/a/");
+    await expect.poll(() => treeItem("kb/a/1").count()).toBe(1);
+    await page.keyboard.press("ArrowRight");
+    await expect.poll(focusedKey).toBe("kb/a/1");
+    await page.keyboard.press("ArrowDown");
+    expect(await focusedKey()).toBe("kb/a/2");
+    await page.keyboard.press("ArrowLeft");
+    expect(await focusedKey()).toBe("kb/a/");
+    await page.keyboard.press("ArrowLeft"); // collapses
+    await expect.poll(() => treeItem("kb/a/").getAttribute("aria-expanded")).toBe("false");
+    await page.keyboard.press("End");
+    expect(await focusedKey()).toBe("kb/c/");
+    await page.keyboard.press("Home");
+    expect(await focusedKey()).toBe("kb/a/");
+    await page.keyboard.press("ArrowDown");
+    await page.keyboard.press("Enter"); // a key opens in the detail pane
+    await expect.poll(() => page.getByTestId("key-title").textContent()).toBe("kb/b");
+  });
+
+  it("fits a 390 px screen without sideways scrolling, and follows the system's dark mode", async () => {
+    await client.put("sm/app/config/feature-flags", JSON.stringify({ a: "x".repeat(300), nested: { list: [1, 2, 3] } }));
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: "dark" });
+    const small = await context.newPage();
+    try {
+      for (const hash of ["#/keys?prefix=sm/app/config/&key=sm/app/config/feature-flags", "#/leases", "#/cluster", "#/auth"]) {
+        await small.goto(`${server.url}${hash}`);
+        await small.locator("main#view > *").first().waitFor();
+        await small.waitForTimeout(300);
+        const widths = await small.evaluate(() => ({
+          doc: document.documentElement.scrollWidth,
+          view: window.innerWidth,
+          // What sticks out, to say why when it fails.
+          wide: [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1).slice(0, 5).map((e) => `${e.tagName.toLowerCase()}.${e.className}`),
+        }));
+        expect(widths.doc, `${hash}: ${widths.wide.join(", ")}`).toBeLessThanOrEqual(widths.view);
+        await small.screenshot({ path: join(shots, `small-${hash.replace(/[^a-z]+/g, "-").replace(/^-|-$/g, "")}.png`), fullPage: true });
+      }
+      const bg = () => small.evaluate(() => getComputedStyle(document.documentElement).backgroundColor);
+      expect(await bg()).toBe("rgb(20, 23, 30)"); // the system is dark: the dark palette
+      // The toggle: system -> dark -> light, remembered across reloads.
+      await small.getByTestId("theme").click();
+      await small.getByTestId("theme").click();
+      expect(await bg()).toBe("rgb(246, 247, 249)");
+      await small.reload();
+      await small.locator("main#view > *").first().waitFor();
+      expect(await bg()).toBe("rgb(246, 247, 249)");
+      await small.screenshot({ path: join(shots, "small-light.png"), fullPage: true });
+    } finally {
+      await context.close();
+    }
+  });
 });
 
 describe("leases", () => {

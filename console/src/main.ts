@@ -40,6 +40,28 @@ function connectionIndicator(app: App): { element: HTMLElement; setWatch(state: 
   };
 }
 
+/** Light, dark or the system's choice (`prefers-color-scheme`), remembered in this browser. */
+function themeToggle(): HTMLElement {
+  const order = ["system", "dark", "light"] as const;
+  type Theme = (typeof order)[number];
+  const stored = localStorage.getItem("etcd-console-theme");
+  let theme: Theme = (order as readonly string[]).includes(stored ?? "") ? (stored as Theme) : "system";
+  const button = h("button", { class: "link theme", "data-testid": "theme" });
+  const apply = () => {
+    if (theme === "system") delete document.documentElement.dataset.theme;
+    else document.documentElement.dataset.theme = theme;
+    button.textContent = theme === "dark" ? "☾ dark" : theme === "light" ? "☀ light" : "◐ auto";
+    button.setAttribute("aria-label", `colour theme: ${theme} (change)`);
+  };
+  button.addEventListener("click", () => {
+    theme = order[(order.indexOf(theme) + 1) % order.length]!;
+    localStorage.setItem("etcd-console-theme", theme);
+    apply();
+  });
+  apply();
+  return button;
+}
+
 async function main(): Promise<void> {
   const config = await loadConfig();
   const app = createApp(config);
@@ -50,7 +72,7 @@ async function main(): Promise<void> {
   document.title = config.title ? `${config.title} – etcd console` : "etcd console";
   replaceChildren(
     document.body,
-    h("header", null, h("strong", { class: "brand" }, config.title ?? "etcd console"), nav, h("span", { class: "spacer" }), user, indicator.element),
+    h("header", null, h("strong", { class: "brand" }, config.title ?? "etcd console"), nav, h("span", { class: "spacer" }), user, themeToggle(), indicator.element),
     h("div", { id: "notices", "aria-live": "polite" }),
     view,
   );
