@@ -465,10 +465,17 @@ describe("cluster", () => {
       await expect.poll(() => conn.getAttribute("data-state")).toBe("connected");
       await own.proxy.close();
       await expect.poll(() => conn.getAttribute("data-state"), { timeout: 15000 }).toBe("reconnecting");
+      // A call while the proxy is gone leaves an "unavailable" notice...
+      await page.getByRole("button", { name: "Search" }).evaluate((b) => ((b.closest("form")!.elements.namedItem("q") as HTMLInputElement).value = "x"));
+      await page.getByRole("button", { name: "Search" }).click();
+      const unavailable = page.locator('#notices .notice.error[data-kind="unavailable"]');
+      await expect.poll(() => unavailable.count(), { timeout: 20000 }).toBeGreaterThan(0);
       await shot("reconnecting");
       replacement = createProxy({ endpoints: etcd.endpoints, allowOrigins: [new URL(own.url).origin], logLevel: "silent" });
       await replacement.listen(proxyPort);
       await expect.poll(() => conn.getAttribute("data-state"), { timeout: 30000 }).toBe("connected");
+      // ...which goes once etcd answers again.
+      expect(await unavailable.count()).toBe(0);
       // And the watch is live again.
       await etcd.etcdctl(["put", "t6/after", "1"]);
       await expect.poll(() => treeItems().count(), { timeout: 15000 }).toBe(1);

@@ -1,17 +1,20 @@
 import { type CallOptions as ConnectCallOptions, createContextValues } from "@connectrpc/connect";
 import { EtcdError } from "./errors.js";
-import type { CallOptions } from "./options.js";
+import { type CallOptions, checkMs } from "./options.js";
 import { retryWritesKey } from "./transport/etcd-transport.js";
 
 /** etcd's metadata that makes a member refuse work while it has no leader. */
 export const requireLeaderHeaders: HeadersInit = { hasleader: "true" };
 
 function checkTimeout(timeoutMs: number | undefined): number | undefined {
-  if (timeoutMs !== undefined && !(timeoutMs > 0 && Number.isFinite(timeoutMs))) {
-    throw new RangeError(`timeoutMs must be a positive number of milliseconds, got ${timeoutMs}`);
-  }
-  return timeoutMs;
+  return timeoutMs === undefined ? undefined : checkMs(timeoutMs, "timeoutMs");
 }
+
+/**
+ * The longest deadline `grpc-timeout` carries in milliseconds (8 digits, as Connect's transports write it). A longer
+ * one is kept by the client alone: the call is canceled when it passes, and etcd gets no deadline.
+ */
+const WIRE_TIMEOUT_MAX_MS = 99_999_999;
 
 /**
  * Runs one RPC with the caller's signal and deadline, and turns whatever it
@@ -26,13 +29,19 @@ export async function runCall<T>(
 ): Promise<T> {
   const signal = options?.signal;
   if (signal?.aborted) throw EtcdError.aborted(signal);
-  const timeoutMs = checkTimeout(options?.timeoutMs ?? defaultTimeoutMs);
+  let timeoutMs = checkTimeout(options?.timeoutMs ?? defaultTimeoutMs);
   const requireLeader = options?.requireLeader ?? defaultRequireLeader;
   const retry = options?.retry === true;
+  let longDeadline: AbortSignal | undefined;
+  if (timeoutMs !== undefined && timeoutMs > WIRE_TIMEOUT_MAX_MS) {
+    longDeadline = AbortSignal.timeout(timeoutMs);
+    timeoutMs = undefined;
+  }
   let connectOptions: ConnectCallOptions | undefined;
   // No options object at all on the common path: nothing for Connect to wire up.
-  if (signal !== undefined || timeoutMs !== undefined || requireLeader || retry) {
-    connectOptions = { signal, timeoutMs };
+  if (signal !== undefined || timeoutMs !== undefined || longDeadline !== undefined || requireLeader || retry) {
+    const callSignal = longDeadline === undefined ? signal : signal === undefined ? longDeadline : AbortSignal.any([signal, longDeadline]);
+    connectOptions = { signal: callSignal, timeoutMs };
     if (requireLeader) connectOptions.headers = requireLeaderHeaders;
     if (retry) connectOptions.contextValues = createContextValues().set(retryWritesKey, true);
   }
@@ -41,6 +50,7 @@ export async function runCall<T>(
   } catch (err) {
     // The caller's own abort wins over whatever the transport reported for it.
     if (signal?.aborted) throw EtcdError.aborted(signal);
+    if (longDeadline?.aborted) throw EtcdError.aborted(longDeadline);
     throw EtcdError.from(err);
   }
 }
@@ -58,9 +68,16 @@ export async function* runServerStream<T>(
 ): AsyncGenerator<T, void, undefined> {
   const signal = options?.signal;
   if (signal?.aborted) throw EtcdError.aborted(signal);
-  const timeoutMs = checkTimeout(options?.timeoutMs);
+  let timeoutMs = checkTimeout(options?.timeoutMs);
   const done = new AbortController();
-  const connectOptions: ConnectCallOptions = { signal: signal ? AbortSignal.any([signal, done.signal]) : done.signal, timeoutMs };
+  const signals = [done.signal];
+  if (signal) signals.push(signal);
+  let longDeadline: AbortSignal | undefined;
+  if (timeoutMs !== undefined && timeoutMs > WIRE_TIMEOUT_MAX_MS) {
+    signals.push((longDeadline = AbortSignal.timeout(timeoutMs)));
+    timeoutMs = undefined;
+  }
+  const connectOptions: ConnectCallOptions = { signal: signals.length === 1 ? done.signal : AbortSignal.any(signals), timeoutMs };
   if (options?.requireLeader ?? defaultRequireLeader) connectOptions.headers = requireLeaderHeaders;
   try {
     for await (const r of rpc(connectOptions)) {
@@ -69,6 +86,7 @@ export async function* runServerStream<T>(
     }
   } catch (err) {
     if (signal?.aborted) throw EtcdError.aborted(signal);
+    if (longDeadline?.aborted) throw EtcdError.aborted(longDeadline);
     throw mapError(err);
   } finally {
     done.abort();

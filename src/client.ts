@@ -12,6 +12,7 @@ import { runCall } from "./call.js";
 import { type Cluster, createCluster } from "./cluster/cluster.js";
 import type { ClientContext, FullDuplexStreams } from "./context.js";
 import { EtcdError } from "./errors.js";
+import { describe } from "./util/bytes.js";
 import { type KV, createKV } from "./kv/kv.js";
 import { type Lease, createLease } from "./lease/lease.js";
 import { type Auth, createAuth } from "./auth/auth.js";
@@ -27,6 +28,7 @@ import {
   DEFAULT_MAX_CALL_RECV_MSG_SIZE,
   DEFAULT_MAX_CALL_SEND_MSG_SIZE,
   MIN_KEEPALIVE_TIME_MS,
+  checkMs,
   type TransportFactory,
   type TransportFactoryOptions,
 } from "./options.js";
@@ -95,6 +97,8 @@ export interface Runtime {
   transport: TransportFactory;
   /** The full-duplex streams, where the runtime has full-duplex transports (Node, Deno, Bun). */
   fullDuplex?: FullDuplexStreams;
+  /** Endpoint URLs may have a base path (proxy URLs in the web entry). Default: false. */
+  basePaths?: boolean;
 }
 
 /**
@@ -112,7 +116,7 @@ export function createClientWith(options: ClientOptions, runtime: Runtime): Clie
  * @internal
  */
 export async function connectWith(options: ClientOptions, runtime: Runtime): Promise<Client> {
-  const dialTimeoutMs = positive(options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS, "dialTimeoutMs");
+  const dialTimeoutMs = checkMs(options.dialTimeoutMs ?? DEFAULT_DIAL_TIMEOUT_MS, "dialTimeoutMs");
   const { client, transport } = build(options, runtime);
   try {
     transport.use(await firstAnswering(transport, dialTimeoutMs));
@@ -124,15 +128,17 @@ export async function connectWith(options: ClientOptions, runtime: Runtime): Pro
 }
 
 function build(options: ClientOptions, runtime: Runtime): ClientInternals {
-  const endpoints = parseEndpoints(options.endpoints);
-  const maxCallSendMsgSize = positive(options.maxCallSendMsgSize ?? DEFAULT_MAX_CALL_SEND_MSG_SIZE, "maxCallSendMsgSize");
-  const maxCallRecvMsgSize = positive(options.maxCallRecvMsgSize ?? DEFAULT_MAX_CALL_RECV_MSG_SIZE, "maxCallRecvMsgSize");
-  const defaultTimeoutMs = options.timeoutMs === undefined ? undefined : positive(options.timeoutMs, "timeoutMs");
+  const basePaths = runtime.basePaths === true;
+  const endpoints = parseEndpoints(options.endpoints, basePaths);
+  const maxCallSendMsgSize = byteSize(options.maxCallSendMsgSize ?? DEFAULT_MAX_CALL_SEND_MSG_SIZE, "maxCallSendMsgSize");
+  const maxCallRecvMsgSize = byteSize(options.maxCallRecvMsgSize ?? DEFAULT_MAX_CALL_RECV_MSG_SIZE, "maxCallRecvMsgSize");
+  const defaultTimeoutMs = options.timeoutMs === undefined ? undefined : checkMs(options.timeoutMs, "timeoutMs");
   const keepAliveTimeMs = options.keepAliveTimeMs ?? DEFAULT_KEEPALIVE_TIME_MS;
-  if (keepAliveTimeMs !== 0 && !(keepAliveTimeMs >= MIN_KEEPALIVE_TIME_MS)) {
-    throw new RangeError(`keepAliveTimeMs must be 0 (off) or at least ${MIN_KEEPALIVE_TIME_MS} (etcd refuses more frequent pings), got ${keepAliveTimeMs}`);
-  }
-  const keepAliveTimeoutMs = positive(options.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS, "keepAliveTimeoutMs");
+  // 0 turns pings off; etcd answers pings more frequent than every 5 s with GOAWAY too_many_pings.
+  if (keepAliveTimeMs !== 0) checkMs(keepAliveTimeMs, "keepAliveTimeMs (0 turns pings off; etcd refuses more frequent pings)", MIN_KEEPALIVE_TIME_MS);
+  const keepAliveTimeoutMs = checkMs(options.keepAliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS, "keepAliveTimeoutMs");
+  // Used by connect() only, but a bad value is a mistake whichever way the client is made.
+  if (options.dialTimeoutMs !== undefined) checkMs(options.dialTimeoutMs, "dialTimeoutMs");
   if ((options.username === undefined) !== (options.password === undefined)) {
     throw new TypeError("username and password go together");
   }
@@ -199,10 +205,10 @@ function build(options: ClientOptions, runtime: Runtime): ClientInternals {
   const sync = async (callOptions?: CallOptions): Promise<void> => {
     const { members } = await cluster.memberList(callOptions);
     const urls = members.filter((m) => m.name !== "" && !m.isLearner).flatMap((m) => m.clientURLs);
-    if (urls.length > 0) transport.setEndpoints(parseEndpoints(urls));
+    if (urls.length > 0) transport.setEndpoints(parseEndpoints(urls, basePaths));
   };
   if (options.autoSyncIntervalMs !== undefined) {
-    const every = positive(options.autoSyncIntervalMs, "autoSyncIntervalMs");
+    const every = checkMs(options.autoSyncIntervalMs, "autoSyncIntervalMs");
     const timer = setInterval(() => void sync({ timeoutMs: Math.min(every, 5000) }).catch(() => {}), every);
     // The sync alone should not keep a Node process alive.
     (timer as { unref?: () => void }).unref?.();
@@ -232,7 +238,7 @@ function build(options: ClientOptions, runtime: Runtime): ClientInternals {
       return transport.endpoints;
     },
     setEndpoints(list) {
-      transport.setEndpoints(parseEndpoints(list));
+      transport.setEndpoints(parseEndpoints(list, basePaths));
     },
     sync,
     endpointStates: () => transport.states(),
@@ -296,28 +302,51 @@ function closedError(): EtcdError {
   return new EtcdError("closed", Code.Canceled, "the client is closed");
 }
 
-function positive(value: number, name: string): number {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`${name} must be a positive number, got ${String(value)}`);
+/** A message size option: a whole number of bytes from 1 to 2^31 - 1. */
+function byteSize(value: unknown, name: string): number {
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 1 || value > 2 ** 31 - 1) {
+    throw new RangeError(`${name} must be a whole number of bytes from 1 to ${2 ** 31 - 1}, got ${String(value)}`);
   }
   return value;
 }
 
-/** Checks and normalises the `endpoints` option. */
-export function parseEndpoints(endpoints: readonly string[] | string): string[] {
-  const list = typeof endpoints === "string" ? endpoints.split(",") : [...(endpoints ?? [])];
-  const result = list.map((e) => e.trim()).filter((e) => e !== "");
+/**
+ * Checks and normalises the `endpoints` option. `basePaths`: a URL may have a path, which the transport puts before
+ * every method path (gRPC-Web through a proxy mounted under a path); otherwise a path is refused, as gRPC over
+ * HTTP/2 to etcd would drop it.
+ */
+export function parseEndpoints(endpoints: readonly string[] | string, basePaths = false): string[] {
+  if (typeof endpoints !== "string" && !Array.isArray(endpoints)) {
+    throw new TypeError(`endpoints must be a URL string or an array of them, got ${describe(endpoints)}`);
+  }
+  const list: unknown[] = typeof endpoints === "string" ? endpoints.split(",") : [...endpoints];
+  for (const e of list) {
+    if (typeof e !== "string") throw new TypeError(`endpoints must be strings like http://127.0.0.1:2379, got ${describe(e)}`);
+  }
+  const result = (list as string[]).map((e) => e.trim()).filter((e) => e !== "");
   if (result.length === 0) throw new TypeError("endpoints must name at least one etcd client URL");
-  for (const e of result) {
+  return result.map((e) => {
     let url: URL;
     try {
       url = new URL(e);
     } catch {
       throw new TypeError(`endpoint ${JSON.stringify(e)} is not a URL like http://127.0.0.1:2379`);
     }
+    if (url.username !== "" || url.password !== "") {
+      // Say which endpoint without repeating its password.
+      throw new TypeError(
+        `endpoint ${url.protocol}//${url.host} must not carry credentials in the URL: use the username and password options`,
+      );
+    }
     if (url.protocol !== "http:" && url.protocol !== "https:") {
       throw new TypeError(`endpoint ${JSON.stringify(e)} must use http: or https:`);
     }
-  }
-  return result.map((e) => e.replace(/\/+$/, ""));
+    if (url.search !== "" || url.hash !== "") throw new TypeError(`endpoint ${JSON.stringify(e)} must not have a query or fragment`);
+    const path = url.pathname.replace(/\/+$/, "");
+    if (path !== "" && !basePaths) {
+      // etcd serves gRPC at the root: a path would be dropped without a word.
+      throw new TypeError(`endpoint ${JSON.stringify(e)} must be scheme://host:port, without a path`);
+    }
+    return `${url.protocol}//${url.host}${path}`;
+  });
 }

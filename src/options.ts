@@ -149,3 +149,17 @@ export const DEFAULT_KEEPALIVE_TIME_MS = 30000;
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10000;
 /** etcd's minimum interval between client PINGs (its keepalive enforcement policy). */
 export const MIN_KEEPALIVE_TIME_MS = 5000;
+
+/** The longest time any millisecond option may be: what JavaScript timers hold (2^31 - 1 ms, about 24.8 days). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Checks a duration option: a finite number of milliseconds from `min` (default: above 0) to {@link MAX_TIMER_MS},
+ * else a RangeError naming it.
+ */
+export function checkMs(value: unknown, name: string, min = 0): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0 || value < min || value > MAX_TIMER_MS) {
+    throw new RangeError(`${name} must be a number of milliseconds from ${min > 0 ? min : "above 0"} to ${MAX_TIMER_MS} (about 24.8 days), got ${String(value)}`);
+  }
+  return value;
+}

@@ -11,7 +11,7 @@ export * from "./api.js";
 export { createWebTransport };
 
 // No full-duplex streams: fetch only streams responses, so watches and keepalives run one call each.
-const web: Runtime = { transport: createWebTransport };
+const web: Runtime = { transport: createWebTransport, basePaths: true };
 
 /**
  * Creates a client and resolves once an endpoint (a proxy URL) answers;

@@ -2,6 +2,7 @@
 import type { WatchState } from "etcd-connect";
 import { createApp, loadConfig, type App } from "./app.js";
 import { h, replaceChildren } from "./dom.js";
+import { clearNotices } from "./ui.js";
 import { authView } from "./views/auth.js";
 import { clusterView } from "./views/cluster.js";
 import { keysView, type KeysView } from "./views/keys.js";
@@ -23,6 +24,8 @@ function connectionIndicator(app: App): { element: HTMLElement; setWatch(state: 
     else if (states.some((s) => s.state === "ready")) state = "connected";
     else if (states.length > 0 && states.every((s) => s.state === "failing")) state = "reconnecting";
     else state = "connecting";
+    // Back in touch with etcd: notices about not reaching it are over.
+    if (state === "connected" && element.dataset.state !== "connected") clearNotices("connection");
     element.dataset.state = state;
     element.textContent = state;
     element.title = states.map((s) => `${s.endpoint}: ${s.state}${s.error ? ` (${s.error})` : ""}`).join("\n");
@@ -105,7 +108,10 @@ async function main(): Promise<void> {
     else unmount = authView(app, view);
   };
   app.onLoginNeeded(() => showLogin(app));
-  app.onClientChange(() => route());
+  app.onClientChange(() => {
+    clearNotices("all"); // another user: the old errors were about the old client
+    route();
+  });
   window.addEventListener("hashchange", route);
   route();
 }

@@ -5,7 +5,22 @@ import { describeError } from "./errors.js";
 /** Shows an error in the notice area: plain words, with the etcd kind. */
 export function showError(err: unknown, context?: string): void {
   const { text, kind, detail } = describeError(err);
-  notice("error", [context ? `${context}: ` : "", text, " ", h("code", { class: "kind", title: detail }, kind)]);
+  notice("error", [context ? `${context}: ` : "", text, " ", h("code", { class: "kind", title: detail }, kind)], kind);
+}
+
+/** Kinds of errors that mean "etcd or the proxy cannot be reached": they end when a call succeeds again. */
+const CONNECTION_KINDS = new Set(["unavailable", "deadline-exceeded", "no-leader", "closed"]);
+
+/**
+ * Removes error notices whose condition ended: `"connection"` when etcd answers again, `"all"` when the client was
+ * replaced (signed in as someone else).
+ */
+export function clearNotices(which: "connection" | "all"): void {
+  const area = document.getElementById("notices");
+  if (!area) return;
+  for (const el of [...area.querySelectorAll<HTMLElement>(".notice.error")]) {
+    if (which === "all" || CONNECTION_KINDS.has(el.dataset.kind ?? "")) el.remove();
+  }
 }
 
 /** Shows a short confirmation of something done. */
@@ -13,14 +28,14 @@ export function showInfo(text: string): void {
   notice("info", [text]);
 }
 
-function notice(level: "error" | "info", content: Child[]): void {
+function notice(level: "error" | "info", content: Child[], kind?: string): void {
   const area = document.getElementById("notices");
   if (!area) return;
   // A view that polls can hit the same error every few seconds: show it once while it is the newest notice.
   const body = h("span", null, content);
   if (area.firstElementChild?.firstElementChild?.textContent === body.textContent) return;
   const close = h("button", { class: "link", "aria-label": "dismiss", onclick: () => el.remove() }, "×");
-  const el = h("div", { class: `notice ${level}`, role: level === "error" ? "alert" : "status" }, body, close);
+  const el = h("div", { class: `notice ${level}`, role: level === "error" ? "alert" : "status", "data-kind": kind }, body, close);
   area.prepend(el);
   // Errors stay until dismissed (or pushed out); infos fade.
   if (level === "info") setTimeout(() => el.remove(), 4000);

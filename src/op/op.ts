@@ -15,7 +15,7 @@ import {
   type TxnRequest,
   TxnRequestSchema,
 } from "../../gen/etcdserverpb/rpc_pb.js";
-import { type Bytes, toBytes } from "../util/bytes.js";
+import { type Bytes, describe, toBytes } from "../util/bytes.js";
 import { invalid } from "../errors.js";
 import { type Int64, toInt64 } from "../util/int64.js";
 import { type RangeOptions, resolveRange } from "./range.js";
@@ -177,12 +177,21 @@ function del(key: Bytes, options?: DeleteOptions): DeleteOp {
 }
 
 function txn(spec: TxnSpec): TxnOp {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) {
+    throw new TypeError(`txn takes { compare?, success?, failure? }, got ${describe(spec)}`);
+  }
   const request = create(TxnRequestSchema, {
-    compare: (spec.compare ?? []).map(checkCompare),
-    success: (spec.success ?? []).map(toRequestOp),
-    failure: (spec.failure ?? []).map(toRequestOp),
+    compare: list(spec.compare, "compare").map(checkCompare),
+    success: list(spec.success, "success").map(toRequestOp),
+    failure: list(spec.failure, "failure").map(toRequestOp),
   });
   return { type: "txn", request };
+}
+
+function list<T>(entries: readonly T[] | undefined, name: string): readonly T[] {
+  if (entries === undefined) return [];
+  if (!Array.isArray(entries)) throw new TypeError(`txn ${name} must be an array, got ${describe(entries)}`);
+  return entries;
 }
 
 function checkCompare(c: Compare): Compare {
@@ -194,18 +203,23 @@ function checkCompare(c: Compare): Compare {
 
 /** Wraps an op as a txn branch entry (etcd's `RequestOp`). */
 export function toRequestOp(o: Op): RequestOp {
+  // Ops are plain data, so a hand-made one ({ type: "put" }) must carry the request its builder makes.
+  const built = (schema: { typeName: string }) => (o.request as { $typeName?: string } | undefined)?.$typeName === schema.typeName;
   switch (o?.type) {
     case "get":
-      return create(RequestOpSchema, { request: { case: "requestRange", value: o.request } });
+      if (built(RangeRequestSchema)) return create(RequestOpSchema, { request: { case: "requestRange", value: o.request } });
+      break;
     case "put":
-      return create(RequestOpSchema, { request: { case: "requestPut", value: o.request } });
+      if (built(PutRequestSchema)) return create(RequestOpSchema, { request: { case: "requestPut", value: o.request } });
+      break;
     case "delete":
-      return create(RequestOpSchema, { request: { case: "requestDeleteRange", value: o.request } });
+      if (built(DeleteRangeRequestSchema)) return create(RequestOpSchema, { request: { case: "requestDeleteRange", value: o.request } });
+      break;
     case "txn":
-      return create(RequestOpSchema, { request: { case: "requestTxn", value: o.request } });
-    default:
-      throw new TypeError("txn branches take ops built with op.get/put/delete/txn");
+      if (built(TxnRequestSchema)) return create(RequestOpSchema, { request: { case: "requestTxn", value: o.request } });
+      break;
   }
+  throw new TypeError(`txn branches take ops built with op.get/put/delete/txn, got ${o !== null && typeof o === "object" ? JSON.stringify(Object.keys(o)) : describe(o)}`);
 }
 
 /**

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // etcd-connect-proxy: serves the gRPC-Web proxy from the command line.
 import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createProxy, type ProxyLogLevel, type ProxyOptions } from "./index.js";
 
@@ -32,13 +34,14 @@ Options:
                             (default 10000)
   --idle-timeout-ms N       how long a connection with no request in flight stays open (default 60000)
   --log-level LEVEL         debug, info, warn, error or silent (default info; debug logs every request)
+  -v, --version             print the version and exit
   -h, --help                print this help and exit
 `;
 
 /** A command-line mistake: reported with the usage, exit status 2. */
 class UsageError extends Error {}
 
-function parse(argv: string[]): { options: ProxyOptions; host: string; port: number } | "help" {
+function parse(argv: string[]): { options: ProxyOptions; host: string; port: number } | "help" | "version" {
   let values;
   try {
     ({ values } = parseArgs({
@@ -65,12 +68,14 @@ function parse(argv: string[]): { options: ProxyOptions; host: string; port: num
         "idle-timeout-ms": { type: "string" },
         "log-level": { type: "string" },
         help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
       },
     }));
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
   if (values.help) return "help";
+  if (values.version) return "version";
   const endpoints = (values.endpoints ?? []).flatMap((e) => e.split(",")).map((e) => e.trim()).filter((e) => e !== "");
   if (endpoints.length === 0) throw new UsageError("--endpoints is required");
   for (const e of endpoints) {
@@ -130,6 +135,19 @@ function parse(argv: string[]): { options: ProxyOptions; host: string; port: num
   return { options, host, port };
 }
 
+/** The version in etcd-connect's package.json, found upward from this file (src/proxy/ or dist/src/proxy/). */
+function packageVersion(): string {
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "etcd-connect" && pkg.version) return pkg.version;
+    } catch {
+      // not here: one level up
+    }
+    if (dirname(dir) === dir) return "unknown";
+  }
+}
+
 /** `host:port`, `[v6]:port` or a bare port. */
 function parseListen(value: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d+)$/.exec(value) ?? /^()()(\d+)$/.exec(value);
@@ -159,6 +177,10 @@ async function main(): Promise<void> {
   }
   if (parsed === "help") {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (parsed === "version") {
+    process.stdout.write(`etcd-connect-proxy ${packageVersion()}\n`);
     return;
   }
   let proxy;

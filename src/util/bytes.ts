@@ -16,9 +16,21 @@ const ZERO = 0;
  * `Uint8Array` is returned as is (not copied).
  */
 export function toBytes(value: Bytes, what = "value"): Uint8Array {
-  if (typeof value === "string") return encoder.encode(value);
+  if (typeof value === "string") {
+    // A lone surrogate has no UTF-8 form: TextEncoder would write U+FFFD, and "\ud800" and "\udc00" would be one key.
+    if (!isWellFormed(value)) throw new TypeError(`${what} is not well-formed UTF-16 (it holds a lone surrogate), so it has no UTF-8 form`);
+    return encoder.encode(value);
+  }
   if (value instanceof Uint8Array) return value;
   throw new TypeError(`${what} must be a string or Uint8Array, got ${describe(value)}`);
+}
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** `String.prototype.isWellFormed` (ES2024), with a fallback for engines without it. */
+function isWellFormed(s: string): boolean {
+  const native = (s as { isWellFormed?: () => boolean }).isWellFormed;
+  return native !== undefined ? native.call(s) : !LONE_SURROGATE.test(s);
 }
 
 /** Decodes UTF-8 bytes (a key or value from a response) to a string. */

@@ -1,6 +1,7 @@
 // The etcd-connect-proxy command, and a bounded fuzz run against it: malformed requests must each get an HTTP
 // answer, and the process must stay up and keep serving.
 import { create, toBinary } from "@bufbuild/protobuf";
+import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import { describe, expect, it } from "vitest";
 import { KV, RangeRequestSchema } from "../../gen/etcdserverpb/rpc_pb.js";
@@ -17,6 +18,14 @@ describe("etcd-connect-proxy", () => {
     expect(code).toBe(0);
     expect(stdout).toMatch(/^Usage: etcd-connect-proxy/);
     expect(stdout).toMatch(/--allow-origin/);
+  });
+
+  it("--version prints the package's version and exits 0", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    for (const flag of ["--version", "-v"]) {
+      const { code, stdout } = await runCli([flag]);
+      expect([code, stdout]).toEqual([0, `etcd-connect-proxy ${version}\n`]);
+    }
   });
 
   it("exits 2 with a message and the usage on bad arguments", async () => {

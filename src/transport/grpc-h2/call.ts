@@ -185,7 +185,7 @@ export function requestHeaders(timeoutMs: number | undefined, header: HeadersIni
     if (header instanceof Headers || Array.isArray(header)) new Headers(header).forEach((v, k) => (h[k] = v));
     else for (const k in header) h[k.toLowerCase()] = (header as Record<string, string>)[k]!;
   }
-  if (timeoutMs !== undefined) h["grpc-timeout"] = `${Math.max(1, Math.ceil(timeoutMs))}m`;
+  if (timeoutMs !== undefined) h["grpc-timeout"] = grpcTimeout(timeoutMs);
   return h;
 }
 
@@ -209,3 +209,9 @@ class GrpcResponse {
   }
 }
 
+
+/** `grpc-timeout` in the finest unit whose value fits the 8 digits gRPC allows (milliseconds up to ~27.8 hours). */
+export function grpcTimeout(ms: number): string {
+  const millis = Math.max(1, Math.ceil(ms));
+  return millis <= 99_999_999 ? `${millis}m` : `${Math.min(99_999_999, Math.ceil(millis / 1000))}S`;
+}
