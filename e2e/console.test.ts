@@ -14,7 +14,7 @@ import { startConsole, type ConsoleServer } from "../console/server.js";
 import { AlarmRequest_AlarmAction, AlarmType, Maintenance } from "../gen/etcdserverpb/rpc_pb.js";
 import { createProxy } from "../src/proxy/index.js";
 import { connect, op, type Client } from "../src/index.js";
-import { ETCD_VERSION, useEtcd } from "../test/harness/etcd.js";
+import { ETCD_VERSION, etcdutl, useEtcd } from "../test/harness/etcd.js";
 import { launchChromium } from "./harness.js";
 
 const etcd = useEtcd({ size: 3 });
@@ -455,6 +455,43 @@ describe("cluster", () => {
     }
   });
 
+  it("compacts at a chosen revision, downloads a snapshot checked by its SHA-256, and defragments a member", async () => {
+    const first = await client.put("t9/k", "1");
+    const second = await client.put("t9/k", "2");
+    await open("#/cluster");
+    await page.getByRole("button", { name: "Compact…" }).click();
+    const form = page.locator("dialog.form");
+    await expect.poll(() => form.locator('input[name="revision"]').inputValue()).toMatch(/^\d+$/);
+    await form.locator('input[name="revision"]').fill("0");
+    await form.getByRole("button", { name: "Compact" }).click();
+    await expect.poll(() => form.locator(".form-error").textContent()).toMatch(/The revision must be a number from 1/);
+    await form.locator('input[name="revision"]').fill(String(second.header.revision));
+    await form.getByRole("button", { name: "Compact" }).click();
+    await expect.poll(() => etcd.etcdctl(["get", "t9/k", `--rev=${first.header.revision}`]).then(() => "read", (e: Error) => e.message)).toMatch(/compacted/);
+
+    const dir = mkdtempSync(join(tmpdir(), "console-snapshot-"));
+    try {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Download snapshot" }).click()]);
+      expect(download.suggestedFilename()).toMatch(/^etcd-snapshot-rev\d+\.db$/);
+      const file = join(dir, "snap.db");
+      await download.saveAs(file);
+      await expect.poll(() => page.getByTestId("snapshot-status").textContent()).toMatch(/SHA-256 checked/);
+      // etcd's own tool reads it: its revision and key count.
+      const status = await etcdutl(["snapshot", "status", file, "-w", "json"]);
+      expect(JSON.parse(status)).toMatchObject({ revision: expect.any(Number), totalKey: expect.any(Number) });
+      expect(JSON.parse(status).revision).toBeGreaterThanOrEqual(Number(second.header.revision));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    const m0 = page.getByTestId("members").locator('tr[data-member="m0"]');
+    await expect.poll(() => m0.getAttribute("data-state")).toBe("healthy");
+    await m0.getByRole("button", { name: "Defragment" }).click();
+    await page.locator("dialog.confirm").getByRole("button", { name: "Defragment" }).click();
+    await expect.poll(() => page.locator("#notices .notice.info").allTextContents()).toContainEqual(expect.stringMatching(/^Defragmented m0: /));
+    await shot("cluster-maintenance");
+  });
+
   it("shows connection state: reconnecting while the proxy is gone, connected when it is back", async () => {
     const own = await startConsole({ endpoints: etcd.endpoints, logLevel: "silent" });
     const proxyPort = Number(new URL(own.proxyUrl).port);
@@ -524,11 +561,23 @@ describe("auth", () => {
       await page.locator("dialog.confirm").getByRole("button", { name: "Apply" }).click();
       await expect.poll(() => etcd.etcdctl(["--user", "root:rootpw", "role", "get", "reader"])).toMatch(/KV Write:\s*\[jobs\/, jobs0\) \(prefix jobs\/\)/);
 
+      // A user's password, changed from the console (typed twice).
+      await page.getByTestId("users").locator('tr[data-user="alice"]').getByRole("button", { name: "Password" }).click();
+      const pw = page.locator("dialog.form");
+      await pw.locator('input[name="password"]').fill("alice-new");
+      await pw.locator('input[name="again"]').fill("alice-typo");
+      await pw.getByRole("button", { name: "Change" }).click();
+      await expect.poll(() => pw.locator(".form-error").textContent()).toMatch(/The two passwords differ/);
+      await pw.locator('input[name="again"]').fill("alice-new");
+      await pw.getByRole("button", { name: "Change" }).click();
+      await expect.poll(() => etcd.etcdctl(["--user", "alice:alice-new", "get", "app/x"]).then(() => "ok", (e: Error) => e.message)).toBe("ok");
+      await expect(etcd.etcdctl(["--user", "alice:alicepw", "get", "app/x"])).rejects.toThrow(/authentication failed/);
+
       // Signing out and in as another user replaces the client; a user without the root role still sees the cluster.
       await page.locator("header .user").getByRole("button", { name: "sign out" }).click();
       await expect.poll(() => form.locator("h3").textContent()).toBe("Sign in to etcd");
       await form.locator('input[name="username"]').fill("alice");
-      await form.locator('input[name="password"]').fill("alicepw");
+      await form.locator('input[name="password"]').fill("alice-new");
       await form.getByRole("button", { name: "Sign in" }).click();
       await expect.poll(() => page.locator("header .user").textContent()).toMatch(/signed in as alice/);
       await open("#/cluster");

@@ -4,6 +4,7 @@ import type { App } from "../app.js";
 import { h, replaceChildren, type Child } from "../dom.js";
 import { displayKey, utf8 } from "../format.js";
 import { confirmAction, formDialog, showInfo } from "../ui.js";
+import { ConsoleError } from "../errors.js";
 
 /** A permission's key range as etcdctl shows it: a key, `prefix*`, `[key, end)` or `key..` (from key on). */
 export function describeRange(p: Permission): string {
@@ -75,6 +76,19 @@ export function authView(app: App, root: HTMLElement): () => void {
               "td",
               null,
               h("button", { onclick: () => form("Grant role", [{ name: "role", label: "Role", type: "select", options: roleNames }], (v) => `Grant role ${v.role} to ${u}?`, (v) => auth.userGrantRole(u, v.role ?? "")) }, "Grant role"),
+              h("button", {
+                onclick: () =>
+                  void formDialog(`Change the password of ${u}`, [
+                    { name: "password", label: "New password", type: "password", required: true },
+                    { name: "again", label: "The same again", type: "password", required: true },
+                  ], async (v) => {
+                    if (v.password !== v.again) throw new ConsoleError("passwords-differ", "The two passwords differ.");
+                    await auth.userChangePassword(u, v.password ?? "");
+                    showInfo(`Changed the password of ${u}`);
+                    // Our own password: sign in again with the new one, so new tokens keep coming.
+                    if (app.user === u) app.setCredentials({ username: u, password: v.password ?? "" });
+                  }, "Change"),
+              }, "Password"),
               h("button", { class: "danger", onclick: guarded(() => change("Delete user", `Delete user ${u}?`, () => auth.userDelete(u), "Delete")) }, "Delete"),
             ),
           ),

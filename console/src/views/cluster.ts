@@ -5,6 +5,7 @@ import { h, replaceChildren } from "../dom.js";
 import { describeError } from "../errors.js";
 import { formatSize, hexId } from "../format.js";
 import { confirmAction, showInfo } from "../ui.js";
+import { defragmentMember, maintenanceSection } from "./maintenance.js";
 
 /** How often members are asked for their status. */
 const REFRESH_MS = 2000;
@@ -91,11 +92,12 @@ export function clusterView(app: App, root: HTMLElement): () => void {
           h("td", null, String(s.status.raftIndex)),
           h("td", null, String(s.status.raftTerm)),
           h("td", { class: "errors" }, s.status.errors.join("; ")),
+          h("td", null, h("button", { onclick: () => void defragmentMember(app, m.name || hexId(m.id), app.memberClient(s.via), s.status.dbSize) }, "Defragment")),
         ]
       : [
           h(
             "td",
-            { colspan: 5, class: "bad" },
+            { colspan: 6, class: "bad" },
             s.notProxied
               ? "not reachable through this proxy (add its client URL to the proxy's endpoints)"
               : ["does not answer: ", describeError(s.error).detail, " ", h("code", { class: "kind" }, describeError(s.error).kind)],
@@ -155,11 +157,13 @@ export function clusterView(app: App, root: HTMLElement): () => void {
       h(
         "table",
         { class: "grid", "data-testid": "members" },
-        h("thead", null, h("tr", null, ...["Name", "ID", "State", "Client URLs", "Peer URLs", "Version", "DB size", "Raft index", "Raft term", "Errors"].map((t) => h("th", null, t)))),
+        h("thead", null, h("tr", null, ...["Name", "ID", "State", "Client URLs", "Peer URLs", "Version", "DB size", "Raft index", "Raft term", "Errors", ""].map((t) => h("th", null, t)))),
         members,
       ),
       h("h3", null, "Alarms"),
       alarms,
+      h("h3", null, "Maintenance"),
+      maintenanceSection(app),
       h("h3", null, "Proxies used by this console"),
       h("table", { class: "grid compact" }, h("thead", null, h("tr", null, h("th", null, "Endpoint"), h("th", null, "State"), h("th", null, ""))), proxies),
     ),
