@@ -175,6 +175,27 @@ describe("keys", () => {
     expect(await feed.locator("li.event.delete").count()).toBe(2);
   });
 
+  it("diffs an old version against the current one (JSON by field) and restores it with compare-and-swap, keeping the lease", async () => {
+    const lease = await client.lease.grant(600);
+    await client.put("t10/cfg", JSON.stringify({ host: "db", port: 1, tls: true }), { lease: lease.id });
+    await client.put("t10/cfg", JSON.stringify({ host: "db", port: 2, tls: true }), { lease: lease.id });
+    await open("#/keys?prefix=t10/&key=t10/cfg");
+    await page.getByRole("button", { name: "History" }).click();
+    const history = page.getByTestId("history");
+    await expect.poll(() => history.locator("li").count()).toBe(2);
+    await history.locator("li").nth(1).getByRole("button", { name: "diff" }).click();
+    const diff = page.getByTestId("diff");
+    await expect.poll(() => diff.locator("del").allTextContents()).toEqual(['  "port": 1,\n']);
+    expect(await diff.locator("ins").allTextContents()).toEqual(['  "port": 2,\n']);
+    await shot("key-diff");
+    await history.locator("li").nth(1).getByRole("button", { name: "restore" }).click();
+    await page.locator("dialog.confirm").getByRole("button", { name: "Restore" }).click();
+    await expect.poll(() => get("t10/cfg")).toBe(JSON.stringify({ host: "db", port: 1, tls: true }));
+    const kv = (await client.get("t10/cfg")).kvs[0]!;
+    expect([kv.version, kv.lease]).toEqual([3n, lease.id]);
+    await client.lease.revoke(lease.id);
+  });
+
   it("reads a key's history at older revisions until the compacted revision", async () => {
     for (const v of ["v1", "v2", "v3"]) await etcd.etcdctl(["put", "t4/h", v]);
     await open("#/keys?prefix=t4/&key=t4/h");

@@ -3,6 +3,7 @@ import { EtcdError, compare, op, type KeyValue, type WatchEvent } from "etcd-con
 import type { App } from "../app.js";
 import { h, replaceChildren } from "../dom.js";
 import { ConsoleError } from "../errors.js";
+import { diffValues } from "../value-diff.js";
 import { asText, displayKey, encodeKeyParam, hexId, preview, utf8 } from "../format.js";
 import { confirmAction, formDialog, showInfo } from "../ui.js";
 import { valueViewer } from "./value-viewer.js";
@@ -126,6 +127,38 @@ export function keyDetail(app: App, key: Uint8Array): KeyDetail {
     }
   };
 
+  /** The value at `old` against the current one, line by line. */
+  const diffView = (old: KeyValue, now: KeyValue) =>
+    h(
+      "div",
+      { class: "diff-view" },
+      h("p", { class: "old-version" }, `Revision ${old.modRevision} (v${old.version}) → current (v${now.version})`, " ",
+        h("button", { class: "link", onclick: () => render() }, "back to current")),
+      h("pre", { class: "value diff", "data-testid": "diff" },
+        diffValues(old.value, now.value).map((p) => h(p.kind === "same" ? "span" : p.kind === "added" ? "ins" : "del", null, p.text))),
+    );
+
+  /** Puts an old value back, only if the key is still as loaded (compare-and-swap); the lease stays. */
+  const restore = async (old: KeyValue, now: KeyValue) => {
+    const ok = await confirmAction(
+      "Restore version",
+      h("p", null, "Put the value of revision ", String(old.modRevision), " (v", String(old.version), ") back as ", h("code", null, displayKey(key)), "'s current value?"),
+      "Restore",
+      false,
+    );
+    if (!ok) return;
+    try {
+      const r = await app.client.txn({
+        compare: [compare.modRevision(key, "=", now.modRevision)],
+        success: [op.put(key, old.value, { ignoreLease: now.lease !== 0n })],
+      });
+      if (!r.succeeded) throw new ConsoleError("key-changed", `${displayKey(key)} changed since it was loaded`);
+      showInfo(`Restored ${displayKey(key)} to revision ${old.modRevision}'s value`);
+    } catch (err) {
+      app.handleError(err, `restoring ${displayKey(key)}`);
+    }
+  };
+
   const createAgain = async () => {
     await formDialog(`Create ${displayKey(key)}`, [{ name: "value", label: "Value", type: "textarea" }], async (values) => {
       await createKey(app, key, utf8(values.value ?? ""));
@@ -154,6 +187,14 @@ export function keyDetail(app: App, key: Uint8Array): KeyDetail {
         ),
         ` v${v.version}${label} `,
         h("span", { class: "preview" }, preview(v.value, 60)),
+        v === kv
+          ? null
+          : [
+              " ",
+              h("button", { class: "link", onclick: () => replaceChildren(viewerSlot, diffView(v, kv)) }, "diff"),
+              " ",
+              h("button", { class: "link", onclick: () => void restore(v, kv) }, "restore"),
+            ],
       );
     list.append(item(kv, " (current)"));
     let oldest = kv;
