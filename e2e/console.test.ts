@@ -311,6 +311,47 @@ describe("search, bulk delete, keyboard, small screens, dark mode", () => {
     expect(deletes).toHaveLength(1);
   });
 
+  it("exports a prefix as JSON (binary values in base64) and imports it back after a dry run, in txns of 128", async () => {
+    await client.put("x1/a", "text");
+    await client.put("x1/b", new Uint8Array([0xff, 0x00, 0x7f]));
+    await client.put("x1/c", "keep");
+    for (let i = 0; i < 300; i++) await client.put(`x1/many/${String(i).padStart(3, "0")}`, `v${i}`);
+    await open("#/keys?prefix=x1/");
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export" }).click()]);
+    const dir = mkdtempSync(join(tmpdir(), "console-export-"));
+    try {
+      const file = join(dir, "export.json");
+      await download.saveAs(file);
+      const exported = JSON.parse(readFileSync(file, "utf8")) as { format: string; keys: { key: string; value: string; valueEncoding?: string }[] };
+      expect(exported.format).toBe("etcd-connect-export");
+      expect(exported.keys).toHaveLength(303);
+      expect(exported.keys.find((k) => k.key === "x1/b")).toEqual({ key: "x1/b", value: Buffer.from([0xff, 0x00, 0x7f]).toString("base64"), valueEncoding: "base64" });
+
+      // etcd moves on: one key gone, one changed, the many deleted.
+      await client.delete("x1/a");
+      await client.put("x1/c", "changed");
+      await client.delete("x1/many/", { prefix: true });
+      let txns = 0;
+      const countTxn = (req: { url(): string }) => {
+        if (req.url().endsWith("/etcdserverpb.KV/Txn")) txns++;
+      };
+      page.on("request", countTxn);
+      await page.getByTestId("import-file").setInputFiles(file);
+      const plan = page.getByTestId("import-plan");
+      await expect.poll(() => plan.locator("p").first().textContent()).toBe("301 to create, 1 to change, 1 already the same.");
+      await shot("import-plan");
+      await page.locator("dialog.confirm").getByRole("button", { name: "Apply" }).click();
+      await expect.poll(() => get("x1/a")).toBe("text");
+      expect(await get("x1/c")).toBe("keep");
+      expect((await client.get("x1/b")).kvs[0]!.value).toEqual(new Uint8Array([0xff, 0x00, 0x7f]));
+      expect((await client.get("x1/many/", { prefix: true, countOnly: true })).count).toBe(300n);
+      page.off("request", countTxn);
+      expect(txns).toBe(3 + 3); // the dry run's gets and the puts, 128 per txn each
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("moves through the tree with the keyboard and keeps focus when a directory opens", async () => {
     for (const k of ["kb/a/1", "kb/a/2", "kb/b", "kb/c/1"]) await client.put(k, "v");
     await open("#/keys?prefix=kb/");

@@ -7,6 +7,7 @@ import { ConsoleError } from "../errors.js";
 import { listLevel, type TreeEntry } from "../key-tree.js";
 import { formDialog, showInfo } from "../ui.js";
 import { searchKeys } from "../key-search.js";
+import { transferButtons } from "./transfer-buttons.js";
 import { eventFeed } from "./event-feed.js";
 import { createKey, keyDetail, keyHref, type KeyDetail } from "./key-detail.js";
 
@@ -380,7 +381,7 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     h(
       "div",
       { class: "keys-view" },
-      h("div", { class: "toolbar" }, crumbs, goto, searchForm, newKey, deletePrefix),
+      h("div", { class: "toolbar" }, crumbs, goto, searchForm, newKey, ...transferButtons(app, prefix), deletePrefix),
       results,
       h("div", { class: "panes" }, h("div", { class: "tree-pane" }, tree), detailSlot),
       feed.element,
