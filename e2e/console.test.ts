@@ -204,12 +204,12 @@ describe("keys", () => {
     await expect.poll(() => history.locator("li").count()).toBe(3);
     expect(await history.locator("li").allTextContents()).toEqual([
       expect.stringMatching(/^rev \d+ v3 \(current\) v3$/),
-      expect.stringMatching(/^rev \d+ v2 v2$/),
-      expect.stringMatching(/^rev \d+ v1 v1$/),
+      expect.stringMatching(/^rev \d+ v2 v2 diff restore$/),
+      expect.stringMatching(/^rev \d+ v1 v1 diff restore$/),
     ]);
     await expect.poll(() => page.locator(".history").textContent()).toMatch(/Created at revision \d+/);
     // An old version opens in the viewer.
-    await history.locator("li").nth(2).getByRole("button").click();
+    await history.locator("li").nth(2).getByRole("button", { name: /^rev / }).click();
     expect(await page.getByTestId("value").textContent()).toBe("v1");
 
     // After compaction the older versions are gone, and the console says so.
@@ -341,7 +341,8 @@ describe("search, bulk delete, keyboard, small screens, dark mode", () => {
       await expect.poll(() => plan.locator("p").first().textContent()).toBe("301 to create, 1 to change, 1 already the same.");
       await shot("import-plan");
       await page.locator("dialog.confirm").getByRole("button", { name: "Apply" }).click();
-      await expect.poll(() => get("x1/a")).toBe("text");
+      await expect.poll(() => page.locator("#notices .notice.info").allTextContents()).toContainEqual("Imported 302 keys×");
+      expect(await get("x1/a")).toBe("text");
       expect(await get("x1/c")).toBe("keep");
       expect((await client.get("x1/b")).kvs[0]!.value).toEqual(new Uint8Array([0xff, 0x00, 0x7f]));
       expect((await client.get("x1/many/", { prefix: true, countOnly: true })).count).toBe(300n);
