@@ -353,6 +353,31 @@ describe("search, bulk delete, keyboard, small screens, dark mode", () => {
     }
   });
 
+  it("copies and renames a key in one txn each, keeping its lease, and refuses an existing target", async () => {
+    const lease = await client.lease.grant(600);
+    await client.put("r1/src", "value", { lease: lease.id });
+    await client.put("r1/taken", "other");
+    await open("#/keys?prefix=r1/&key=r1/src");
+    await expect.poll(() => page.getByTestId("key-title").textContent()).toBe("r1/src");
+    const form = page.locator("dialog.form");
+    await page.getByRole("button", { name: "Copy…" }).click();
+    await form.locator('input[name="target"]').fill("r1/taken");
+    await form.getByRole("button", { name: "Copy" }).click();
+    await expect.poll(() => form.locator(".form-error").textContent()).toMatch(/already exists\. key-exists$/);
+    await form.locator('input[name="target"]').fill("r1/copy");
+    await form.getByRole("button", { name: "Copy" }).click();
+    await expect.poll(() => get("r1/copy")).toBe("value");
+    expect((await client.get("r1/copy")).kvs[0]!.lease).toBe(lease.id);
+    expect(await get("r1/taken")).toBe("other");
+    await page.getByRole("button", { name: "Rename…" }).click();
+    await form.locator('input[name="target"]').fill("r1/moved");
+    await form.getByRole("button", { name: "Rename" }).click();
+    await expect.poll(() => get("r1/moved")).toBe("value");
+    expect((await client.get("r1/src")).kvs).toHaveLength(0);
+    expect((await client.get("r1/moved")).kvs[0]!.lease).toBe(lease.id);
+    await client.lease.revoke(lease.id);
+  });
+
   it("moves through the tree with the keyboard and keeps focus when a directory opens", async () => {
     for (const k of ["kb/a/1", "kb/a/2", "kb/b", "kb/c/1"]) await client.put(k, "v");
     await open("#/keys?prefix=kb/");
@@ -643,6 +668,20 @@ describe("auth", () => {
       await form.locator('input[name="password"]').fill("alice-new");
       await form.getByRole("button", { name: "Sign in" }).click();
       await expect.poll(() => page.locator("header .user").textContent()).toMatch(/signed in as alice/);
+      // Alice may read app/ only: the root says so in place, offers a prefix, and the badge still says connected.
+      await etcd.etcdctl(["--user", "root:rootpw", "put", "app/visible", "yes"]);
+      await open("#/keys");
+      const denied = page.getByTestId("denied");
+      await expect.poll(() => denied.locator("p").first().textContent()).toBe("You may not list every key as alice. Open a prefix you have access to:");
+      await expect.poll(() => page.getByTestId("connection").getAttribute("data-state")).toBe("connected");
+      expect(await page.locator('#notices .notice.error[data-kind="permission-denied"]').allTextContents()).toEqual([]);
+      await shot("restricted-user");
+      await denied.locator('input[name="prefix"]').fill("app/");
+      await denied.getByRole("button", { name: "Open" }).click();
+      await expect.poll(() => treeItems().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key))).toEqual(["app/visible"]);
+      // The prefix is remembered for the next time.
+      await open("#/keys");
+      await expect.poll(() => denied.getByRole("link", { name: "app/" }).count()).toBe(1);
       await open("#/cluster");
       await expect.poll(() => page.getByTestId("alarms").textContent()).toBe("No alarms.");
       await expect.poll(() => rows().count()).toBe(3);

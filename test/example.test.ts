@@ -234,6 +234,28 @@ console.log([typeof web.connect, typeof web.createWebTransport, typeof node.crea
       const help = await run(join(app, "node_modules/.bin/etcd-connect-proxy"), ["--help"], { cwd: app });
       expect(help.code, help.stderr).toBe(0);
       expect(help.stdout).toMatch(/^Usage: etcd-connect-proxy/);
+
+      // A browser project (bundler resolution, the browser condition, DOM types) sees the browser build's types:
+      // createWebTransport type-checks, createNodeTransport does not exist there.
+      writeFileSync(join(app, "browser.ts"), `import { connect, createWebTransport } from "etcd-connect";
+const client = await connect({ endpoints: ["https://proxy.example"], transport: createWebTransport });
+await client.put("k", "v");
+`);
+      writeFileSync(join(app, "browser-wrong.ts"), `import { createNodeTransport } from "etcd-connect";\nexport const t = createNodeTransport;\n`);
+      const tsc = join(root, "node_modules/typescript/bin/tsc");
+      const check = (file: string) => {
+        const config = `tsconfig.${file}.json`;
+        writeFileSync(join(app, config), JSON.stringify({
+          compilerOptions: { noEmit: true, strict: true, target: "es2022", module: "esnext", moduleResolution: "bundler",
+            customConditions: ["browser"], lib: ["es2022", "dom"], types: [], skipLibCheck: true },
+          files: [file],
+        }));
+        return run(process.execPath, [tsc, "-p", config], { cwd: app });
+      };
+      const ok = await check("browser.ts");
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+      const wrong = await check("browser-wrong.ts");
+      expect(wrong.stdout).toMatch(/has no exported member named 'createNodeTransport'/);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

@@ -91,6 +91,8 @@ async function main(): Promise<void> {
     unmount?.();
     unmount = undefined;
     keys = undefined;
+    // The errors of the view being left were about its own calls, which have stopped.
+    clearNotices("all");
     for (const a of nav.querySelectorAll("a")) a.classList.toggle("active", a.dataset.view === name);
     indicator.setWatch(undefined);
     replaceChildren(

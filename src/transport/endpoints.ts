@@ -7,8 +7,8 @@ import { type Backoff, createBackoff } from "../util/backoff.js";
 export interface EndpointState {
   endpoint: string;
   /**
-   * `idle`: not used yet; `connecting`: first call under way; `ready`: the
-   * last call or stream worked; `failing`: it was unavailable, and is skipped
+   * `idle`: not used yet; `connecting`: first call under way; `ready`: etcd
+   * answered the last call or stream (an etcd error such as permission-denied counts); `failing`: it was unavailable, and is skipped
    * until `retryAt`.
    */
   state: "idle" | "connecting" | "ready" | "failing";

@@ -45,6 +45,7 @@ export function withRetry(pool: EndpointPool, log?: Log): EndpointTransport {
         if (lastError !== undefined && deadline !== undefined && Date.now() >= deadline) throw lastError;
         const lost = !callerAborted && isConnectionFailure(err);
         if (lost) pool.failed(endpoint, err);
+        else if (answeredByEtcd(err)) pool.succeeded(endpoint); // refused, but etcd answered: the endpoint works
         else if (!callerAborted && isUnavailable(err, false)) pool.rotateFrom(endpoint); // etcd's own no-leader, timeout, ...
         if (!shouldRetry({ method: name, error: err, retryWrites, callerAborted }) || (!neverSent(err) && ++serverRetries > MAX_SERVER_RETRIES)) {
           throw lost && !neverSent(err) ? connectionLost(endpoint, err) : err;
@@ -56,6 +57,17 @@ export function withRetry(pool: EndpointPool, log?: Log): EndpointTransport {
     }
   };
   return Object.assign(pool, { unary });
+}
+
+/**
+ * Codes only etcd's own answers carry (a refusal, not trouble reaching it): InvalidArgument, NotFound,
+ * AlreadyExists, PermissionDenied, FailedPrecondition, OutOfRange, Unimplemented, Unauthenticated. (Numbers, as
+ * this file is in the browser bundle.)
+ */
+const ETCD_ANSWERS: readonly number[] = [3, 5, 6, 7, 9, 11, 12, 16];
+
+function answeredByEtcd(err: unknown): boolean {
+  return err instanceof ConnectError && ETCD_ANSWERS.includes(err.code);
 }
 
 /** Sleeps `ms`, cut short by the deadline or an abort. */

@@ -76,6 +76,8 @@ export function clusterView(app: App, root: HTMLElement): () => void {
       renderProxies();
     } catch (err) {
       if (!stopped) app.handleError(err, "reading the cluster");
+      // Never read yet: say so rather than "loading…" for good.
+      if (summary.textContent === "loading…") replaceChildren(summary, h("span", { class: "bad" }, "The member list could not be read (see the notice); retrying."));
       renderProxies();
     } finally {
       running = false;

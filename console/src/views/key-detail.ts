@@ -37,7 +37,9 @@ export function parseEdited(text: string, encoding: string): Uint8Array {
 
 /** Creates the pane for `key` and loads it. */
 export function keyDetail(app: App, key: Uint8Array): KeyDetail {
-  const element = h("section", { class: "detail", "aria-label": "key" });
+  // Until the key has loaded (a member down can take the call's whole deadline), say so.
+  const element = h("section", { class: "detail", "aria-label": "key" },
+    h("h2", { class: "key-title", "data-testid": "key-title" }, displayKey(key)), h("p", { class: "muted", "data-testid": "loading" }, "loading…"));
   let current: KeyValue | undefined;
   let deletedAt: bigint | undefined;
   let disposed = false;
@@ -76,6 +78,8 @@ export function keyDetail(app: App, key: Uint8Array): KeyDetail {
         h("button", { onclick: () => void edit(kv) }, "Edit"),
         h("button", { class: "danger", onclick: () => void remove(kv) }, "Delete"),
         h("button", { onclick: () => void showHistory(kv, history, viewerSlot) }, "History"),
+        h("button", { onclick: () => void copyTo(kv, false) }, "Copy…"),
+        h("button", { onclick: () => void copyTo(kv, true) }, "Rename…"),
       ),
       meta,
       viewerSlot,
@@ -89,7 +93,9 @@ export function keyDetail(app: App, key: Uint8Array): KeyDetail {
       current = r.kvs[0];
       render();
     } catch (err) {
-      if (!disposed) app.handleError(err, `reading ${displayKey(key)}`);
+      if (disposed) return;
+      element.querySelector('[data-testid="loading"]')?.replaceWith(h("p", { class: "bad" }, "Could not read this key (see the notice)."));
+      app.handleError(err, `reading ${displayKey(key)}`);
     }
   };
 
@@ -125,6 +131,27 @@ export function keyDetail(app: App, key: Uint8Array): KeyDetail {
     } catch (err) {
       app.handleError(err, `deleting ${displayKey(key)}`);
     }
+  };
+
+  /**
+   * Copies the key (value and lease) to a new key, or renames it (the copy and the delete in one txn). Refused when
+   * the target exists or the key changed since it was loaded.
+   */
+  const copyTo = async (kv: KeyValue, rename: boolean) => {
+    const verb = rename ? "Rename" : "Copy";
+    await formDialog(`${verb} ${displayKey(key)}`, [{ name: "target", label: "New key", value: displayKey(key), required: true }], async (values) => {
+      const target = utf8(values.target ?? "");
+      if (target.length === 0 || displayKey(target) === displayKey(key)) throw new ConsoleError("same-key", "Choose another key.");
+      const r = await app.client.txn({
+        compare: [compare.createRevision(target, "=", 0n), compare.modRevision(key, "=", kv.modRevision)],
+        success: [op.put(target, kv.value, kv.lease === 0n ? {} : { lease: kv.lease }), ...(rename ? [op.delete(key)] : [])],
+      });
+      if (!r.succeeded) {
+        const exists = (await app.client.get(target, { countOnly: true })).count > 0n;
+        throw new ConsoleError(exists ? "key-exists" : "key-changed", exists ? `${displayKey(target)} already exists` : `${displayKey(key)} changed since it was loaded`);
+      }
+      showInfo(`${rename ? "Renamed" : "Copied"} ${displayKey(key)} to ${displayKey(target)}`);
+    }, verb);
   };
 
   /** The value at `old` against the current one, line by line. */

@@ -25,9 +25,27 @@ interface Level {
   /** Levels of expanded directories, by their prefix. */
   open: Map<string, Level>;
   loading: boolean;
+  /** etcd refused to list it (permission-denied): the user is offered prefixes they may open instead. */
+  denied?: boolean;
 }
 
 const id = (key: Uint8Array) => encodeKeyParam(key);
+
+const isDenied = (err: unknown) => (err as { kind?: string } | null)?.kind === "permission-denied";
+
+/** Prefixes opened in this browser, newest first (at most 8). */
+const RECENT_KEY = "etcd-console-recent-prefixes";
+function recentPrefixes(): string[] {
+  try {
+    const list = JSON.parse(localStorage.getItem(RECENT_KEY) ?? "[]") as unknown;
+    return Array.isArray(list) ? list.filter((p): p is string => typeof p === "string").slice(0, 8) : [];
+  } catch {
+    return [];
+  }
+}
+function rememberPrefix(p: string): void {
+  localStorage.setItem(RECENT_KEY, JSON.stringify([p, ...recentPrefixes().filter((x) => x !== p)].slice(0, 8)));
+}
 
 /** A mounted keys view. */
 export interface KeysView {
@@ -75,7 +93,9 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     const more = level.cursor
       ? h("li", { class: "more" }, h("button", { class: "link", disabled: level.loading, onclick: () => void loadPage(level) }, level.loading ? "loading…" : "more…"))
       : null;
-    const empty = !level.cursor && level.entries.length === 0 && !level.loading ? h("li", { class: "muted" }, "(no keys)") : null;
+    const empty = level.denied
+      ? h("li", { class: "denied", "data-testid": "denied" }, deniedHelp(level.prefix))
+      : !level.cursor && level.entries.length === 0 && !level.loading ? h("li", { class: "muted" }, "(no keys)") : null;
     // Re-rendering replaces the items: keep the keyboard focus on the same item (Enter on a directory, live events).
     const focused = document.activeElement;
     const focusedItem = focused instanceof HTMLElement && level.list.contains(focused) ? focused.closest("li[data-key]") : null;
@@ -101,17 +121,29 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
 
   const loadPage = async (level: Level) => {
     level.loading = true;
+    level.denied = false;
     schedule(level);
     try {
       const page = await listLevel(app.client, level.prefix, { pageSize: PAGE_SIZE, after: level.cursor, signal: abort.signal });
       for (const entry of page.entries) insertEntry(level, entry);
       level.cursor = page.cursor;
     } catch (err) {
-      if (!abort.signal.aborted) app.handleError(err, `listing ${displayKey(level.prefix) || "keys"}`);
+      // Not allowed to list here: say so in place and offer a prefix, rather than an error notice.
+      if (isDenied(err)) level.denied = true;
+      else if (!abort.signal.aborted) app.handleError(err, `listing ${displayKey(level.prefix) || "keys"}`);
     } finally {
       level.loading = false;
       schedule(level);
     }
+  };
+  /** What a user who may not list `dir` can do: open a prefix they may read, or one opened before. */
+  const deniedHelp = (dir: Uint8Array) => {
+    const input = h("input", { name: "prefix", placeholder: "e.g. config/", "aria-label": "prefix you may read" });
+    return [
+      h("p", null, `You may not list ${displayKey(dir) || "every key"}${app.user ? ` as ${app.user}` : ""}. Open a prefix you have access to:`),
+      h("form", { class: "goto", onsubmit: (e: Event) => { e.preventDefault(); location.hash = `#/keys?prefix=${encodeKeyParam(utf8(input.value))}`; } }, input, " ", h("button", { type: "submit" }, "Open")),
+      recentPrefixes().length ? h("p", null, "Recent: ", recentPrefixes().map((p) => [h("a", { href: `#/keys?prefix=${encodeKeyParam(utf8(p))}` }, p), " "])) : null,
+    ];
   };
   const newLevel = (dir: Uint8Array): Level => ({ prefix: dir, entries: [], cursor: undefined, list: h("ul", { class: "tree", role: "group" }), open: new Map(), loading: false });
   const toggle = (level: Level, entry: TreeEntry) => {
@@ -221,7 +253,8 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
         if (forSelected) detail?.update(forSelected);
       }
     } catch (err) {
-      if (!abort.signal.aborted) app.handleError(err, "live watch");
+      // A user who may not read this prefix already sees why in the tree.
+      if (!abort.signal.aborted && !isDenied(err)) app.handleError(err, "live watch");
     } finally {
       reportWatch(undefined);
     }
@@ -400,6 +433,7 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     all(top);
   };
 
+  if (prefix.length > 0) rememberPrefix(displayKey(prefix));
   select(selected);
   void loadPage(top);
   void startWatch();
