@@ -208,6 +208,12 @@ describe("npm pack", () => {
       const install = await run("npm", ["install", "--silent", "--no-audit", "--no-fund", "--prefer-offline", join(tmp, tarball)], { cwd: app });
       expect(install.code, install.stderr).toBe(0);
       expect(existsSync(join(app, "node_modules/etcd-connect/dist/src/index.d.ts"))).toBe(true);
+      // Source and declaration maps, with the sources they point at.
+      const pkgDir = join(app, "node_modules/etcd-connect");
+      const map = JSON.parse(readFileSync(join(pkgDir, "dist/src/client.js.map"), "utf8")) as { sources: string[] };
+      expect(existsSync(join(pkgDir, "dist/src", map.sources[0]!))).toBe(true);
+      expect(existsSync(join(pkgDir, "dist/src/client.d.ts.map"))).toBe(true);
+      expect(existsSync(join(pkgDir, "CHANGELOG.md")) && existsSync(join(pkgDir, "LICENSE"))).toBe(true);
       writeFileSync(
         join(app, "main.js"),
         `import { connect, text } from "etcd-connect";
