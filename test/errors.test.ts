@@ -1,24 +1,19 @@
-import type { Interceptor } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Client, Code, EtcdError, connect, createClient, op } from "../src/index.js";
+import { useCountingClient } from "./harness/counting-client.js";
 import { useEtcd } from "./harness/etcd.js";
 
 const etcd = useEtcd();
+const counting = useCountingClient(etcd);
+const counter = counting.counter;
 let client: Client;
-let sent = 0;
-const counter: Interceptor = (next) => (req) => {
-  sent++;
-  return next(req);
-};
-
-beforeAll(async () => {
-  client = await connect({ endpoints: etcd.endpoints, interceptors: [counter] });
+beforeAll(() => {
+  client = counting.client;
 });
-afterAll(() => client?.close());
 
 /** Runs `fn` and returns what it rejected with, and how many RPCs it sent. */
 async function rejection(fn: () => Promise<unknown>): Promise<{ err: EtcdError; rpcs: number }> {
-  const before = sent;
+  const before = counting.sent;
   const err = await fn().then(
     () => {
       throw new Error("expected a rejection");
@@ -26,7 +21,7 @@ async function rejection(fn: () => Promise<unknown>): Promise<{ err: EtcdError; 
     (e: unknown) => e,
   );
   expect(err).toBeInstanceOf(EtcdError);
-  return { err: err as EtcdError, rpcs: sent - before };
+  return { err: err as EtcdError, rpcs: counting.sent - before };
 }
 
 describe("client-side validation (nothing is sent)", () => {
@@ -59,13 +54,13 @@ describe("client-side validation (nothing is sent)", () => {
   });
 
   it("rejects bad options with TypeError/RangeError before sending", async () => {
-    const before = sent;
+    const before = counting.sent;
     await expect(client.get("k", { limit: -1 })).rejects.toBeInstanceOf(RangeError);
     await expect(client.get("k", { revision: 0.5 })).rejects.toBeInstanceOf(TypeError);
     await expect(client.compact(-1)).rejects.toBeInstanceOf(RangeError);
     await expect(client.get("k", { timeoutMs: -5 })).rejects.toBeInstanceOf(RangeError);
     await expect(client.put("k", 5 as unknown as string)).rejects.toBeInstanceOf(TypeError);
-    expect(sent - before).toBe(0);
+    expect(counting.sent - before).toBe(0);
   });
 
   it("rejects a pre-aborted signal with canceled, carrying the reason", async () => {

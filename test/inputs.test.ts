@@ -1,27 +1,21 @@
 // Bad input on the public API: each case gets a TypeError or RangeError (or an EtcdError where etcd's own kind
 // exists) that names what is wrong, before anything is sent (RPCs counted with an interceptor). And inputs at the
 // edges that must work: deadlines too long for gRPC's 8-digit milliseconds, against real etcd.
-import type { Interceptor } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { type Client, type ClientOptions, EtcdError, connect, createClient, op } from "../src/index.js";
+import { useCountingClient } from "./harness/counting-client.js";
 import { useEtcd } from "./harness/etcd.js";
 
 const etcd = useEtcd();
+const counting = useCountingClient(etcd);
 let client: Client;
-let sent = 0;
-const counter: Interceptor = (next) => (req) => {
-  sent++;
-  return next(req);
-};
-
-beforeAll(async () => {
-  client = await connect({ endpoints: etcd.endpoints, interceptors: [counter] });
+beforeAll(() => {
+  client = counting.client;
 });
-afterAll(() => client?.close());
 
 /** What `fn` threw or rejected with (sync or async), and how many RPCs it sent. */
 async function failure(fn: () => unknown): Promise<{ err: Error; rpcs: number }> {
-  const before = sent;
+  const before = counting.sent;
   let err: unknown;
   try {
     await fn();
@@ -29,7 +23,7 @@ async function failure(fn: () => unknown): Promise<{ err: Error; rpcs: number }>
     err = e;
   }
   if (!(err instanceof Error)) throw new Error("expected a failure");
-  return { err, rpcs: sent - before };
+  return { err, rpcs: counting.sent - before };
 }
 
 const options = (extra: Record<string, unknown>) => ({ endpoints: etcd.endpoints, ...extra }) as unknown as ClientOptions;
