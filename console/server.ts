@@ -18,6 +18,11 @@ export interface ConsoleServerOptions {
   logLevel?: ProxyLogLevel;
   /** Serve the proxy read-only (no writes, for viewers). Default: false. */
   readOnly?: boolean;
+  /**
+   * More origins the page may connect to (other clusters' proxies, for the console's saved connections); they go
+   * into the page's Content-Security-Policy `connect-src`. Default: only this console's own proxy.
+   */
+  connectSrc?: string[];
 }
 
 /** A running console. */
@@ -80,7 +85,11 @@ export async function startConsole(options: ConsoleServerOptions): Promise<Conso
     throw err;
   }
   config = JSON.stringify({ endpoints: [proxyUrl] });
-  connectSrc = `'self' ${proxyUrl}`;
+  for (const o of options.connectSrc ?? []) {
+    // Origins only: a CSP source list cannot carry spaces or quotes, and a path would not be needed.
+    if (!/^https?:\/\/[\w.[\]:-]+$/.test(o)) throw new TypeError(`connectSrc: ${JSON.stringify(o)} is not an origin like https://proxy.example:8443`);
+  }
+  connectSrc = ["'self'", proxyUrl, ...(options.connectSrc ?? [])].join(" ");
   return {
     url,
     proxyUrl,

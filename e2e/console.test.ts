@@ -611,6 +611,48 @@ describe("cluster", () => {
   }, 90000);
 });
 
+describe("several clusters", () => {
+  const second = useEtcd();
+
+  it("switches to a saved second cluster without a reload, marks it with its colour, and explains a proxy the CSP blocks", async () => {
+    const proxy2 = createProxy({ endpoints: second.endpoints, allowOrigins: ["*"], logLevel: "silent" });
+    const { url: proxy2Url } = await proxy2.listen(0);
+    const own = await startConsole({ endpoints: etcd.endpoints, logLevel: "silent", connectSrc: [proxy2Url] });
+    try {
+      await second.etcdctl(["put", "c2/only-here", "second cluster"]);
+      await page.goto(`${own.url}#/keys?prefix=c2/`);
+      await expect.poll(() => page.getByTestId("tree").textContent()).toBe("(no keys)");
+      const connections = page.getByTestId("connections");
+      await connections.selectOption("+add");
+      const form = page.locator("dialog.form");
+      await form.locator('input[name="name"]').fill("second");
+      await form.locator('input[name="endpoints"]').fill(proxy2Url);
+      await form.locator('select[name="color"]').selectOption("red");
+      await form.getByRole("button", { name: "Add and switch" }).click();
+      await expect.poll(() => treeItems().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key))).toEqual(["c2/only-here"]);
+      expect(await page.evaluate(() => getComputedStyle(document.querySelector("header")!).borderBottomColor)).toBe("rgb(255, 0, 0)");
+      await shot("second-cluster");
+      // Back to the console's own cluster, where that key does not exist; the saved one stays listed.
+      await connections.selectOption("");
+      await expect.poll(() => page.getByTestId("tree").textContent()).toBe("(no keys)");
+      expect(await connections.locator("option").allTextContents()).toContain("second");
+
+      // A proxy the page's CSP does not allow: the notice says so, rather than "unavailable" alone.
+      await connections.selectOption("+add");
+      await form.locator('input[name="name"]').fill("blocked");
+      await form.locator('input[name="endpoints"]').fill("http://127.0.0.1:9");
+      await form.getByRole("button", { name: "Add and switch" }).click();
+      await expect.poll(() => page.locator('#notices .notice.error[data-kind="blocked-by-csp"]').count(), { timeout: 15000 }).toBeGreaterThan(0);
+      expect(await page.locator('#notices .notice.error[data-kind="blocked-by-csp"]').first().textContent()).toMatch(/does not allow connecting to http:\/\/127\.0\.0\.1:9.*CONSOLE_CONNECT_SRC/);
+      await connections.selectOption("+forget");
+      expect(await connections.locator("option").allTextContents()).not.toContain("blocked");
+    } finally {
+      await own.close();
+      await proxy2.close();
+    }
+  });
+});
+
 describe("auth", () => {
   it("asks to sign in when auth is on, refuses a wrong password, then shows users, roles and permissions", async () => {
     await etcd.etcdctl(["user", "add", "root:rootpw"]);

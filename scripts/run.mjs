@@ -68,7 +68,12 @@ async function start() {
   try {
     const { tsImport } = await import("tsx/esm/api");
     const { startConsole } = await tsImport("../console/server.ts", import.meta.url);
-    const options = { endpoints: endpoints.split(",").map((e) => e.trim()).filter(Boolean), host: process.env.CONSOLE_HOST || "127.0.0.1" };
+    const options = {
+      endpoints: endpoints.split(",").map((e) => e.trim()).filter(Boolean),
+      host: process.env.CONSOLE_HOST || "127.0.0.1",
+      // Other clusters' proxies the console's saved connections may reach (the page's CSP allows only these).
+      connectSrc: (process.env.CONSOLE_CONNECT_SRC ?? "").split(/[\s,]+/).filter(Boolean),
+    };
     const wanted = process.env.CONSOLE_PORT ? Number(process.env.CONSOLE_PORT) : 8379;
     try {
       server = await startConsole({ ...options, port: wanted });

@@ -11,9 +11,51 @@ export interface ConsoleConfig {
   title?: string;
 }
 
+/** A cluster the console can talk to: its proxies' URLs, and a colour to tell it apart (production in red). */
+export interface Connection {
+  name: string;
+  endpoints: string[];
+  /** A CSS colour name from {@link CONNECTION_COLOURS} ("none": no colour). */
+  color: string;
+}
+
+/** The colours a connection may have. */
+export const CONNECTION_COLOURS = ["none", "red", "orange", "green", "blue", "purple"] as const;
+
+const SAVED = "etcd-console-connections";
+const CURRENT = "etcd-console-connection";
+
+/** Connections saved in this browser (the configured one is not among them). */
+export function savedConnections(): Connection[] {
+  try {
+    const list = JSON.parse(localStorage.getItem(SAVED) ?? "[]") as unknown;
+    if (!Array.isArray(list)) return [];
+    return list.filter(
+      (c): c is Connection =>
+        typeof c?.name === "string" && Array.isArray(c.endpoints) && c.endpoints.every((e: unknown) => typeof e === "string") && typeof c.color === "string",
+    );
+  } catch {
+    return [];
+  }
+}
+
+/** Saves (or replaces, by name) a connection in this browser. */
+export function saveConnection(c: Connection): void {
+  localStorage.setItem(SAVED, JSON.stringify([...savedConnections().filter((x) => x.name !== c.name), c]));
+}
+
+/** Forgets a saved connection. */
+export function forgetConnection(name: string): void {
+  localStorage.setItem(SAVED, JSON.stringify(savedConnections().filter((x) => x.name !== name)));
+}
+
 /** What every view gets. */
 export interface App {
   readonly config: ConsoleConfig;
+  /** The connection in use: the configured one (name "") or a saved one. */
+  readonly connection: Connection;
+  /** Switches to another connection (a new client; signed out), without a reload. "" is the configured one. */
+  useConnection(name: string): void;
   /** The current client; views read it on every call, since signing in replaces it. */
   readonly client: Client;
   /** The signed-in user, when authentication is used. */
@@ -60,16 +102,37 @@ const CLIENT_DEFAULTS: Partial<ClientOptions> = { timeoutMs: 10_000, dialTimeout
 export function createApp(config: ConsoleConfig): App {
   let credentials: { username: string; password: string } | undefined;
   const stateListeners: Array<() => void> = [];
+  const configured: Connection = { name: "", endpoints: config.endpoints, color: "none" };
+  // The tab's connection survives reloads of this tab only.
+  let connection = savedConnections().find((c) => c.name === sessionStorage.getItem(CURRENT)) ?? configured;
   const make = (extra: Partial<ClientOptions> = {}): Client =>
-    createClient({ ...CLIENT_DEFAULTS, endpoints: config.endpoints, ...credentials, ...extra });
+    createClient({ ...CLIENT_DEFAULTS, endpoints: connection.endpoints, ...credentials, ...extra });
   const makeMain = () => make({ onEndpointStateChange: () => stateListeners.forEach((l) => l()) });
   let client = makeMain();
   const members = new Map<string, Client>();
   const clientListeners: Array<() => void> = [];
   const loginListeners: Array<() => void> = [];
 
+  const replaceClient = () => {
+    const old = client;
+    client = makeMain();
+    for (const c of members.values()) c.close();
+    members.clear();
+    for (const listener of clientListeners) listener();
+    old.close();
+  };
+
   return {
     config,
+    get connection() {
+      return connection;
+    },
+    useConnection(name) {
+      connection = name === "" ? configured : (savedConnections().find((c) => c.name === name) ?? configured);
+      sessionStorage.setItem(CURRENT, connection.name);
+      credentials = undefined; // another cluster has other users
+      replaceClient();
+    },
     get client() {
       return client;
     },
@@ -94,12 +157,7 @@ export function createApp(config: ConsoleConfig): App {
     },
     setCredentials(next) {
       credentials = next;
-      const old = client;
-      client = makeMain();
-      for (const c of members.values()) c.close();
-      members.clear();
-      for (const listener of clientListeners) listener();
-      old.close();
+      replaceClient();
     },
     handleError(err, context) {
       if (needsLogin(err)) {

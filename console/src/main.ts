@@ -1,8 +1,9 @@
 // The console's entry: layout, routing between views, connection indicator, sign-in.
 import type { WatchState } from "etcd-connect";
-import { createApp, loadConfig, type App } from "./app.js";
+import { CONNECTION_COLOURS, createApp, forgetConnection, loadConfig, saveConnection, savedConnections, type App } from "./app.js";
 import { h, replaceChildren } from "./dom.js";
-import { clearNotices } from "./ui.js";
+import { clearNotices, formDialog, showError } from "./ui.js";
+import { ConsoleError } from "./errors.js";
 import { authView } from "./views/auth.js";
 import { clusterView } from "./views/cluster.js";
 import { keysView, type KeysView } from "./views/keys.js";
@@ -65,7 +66,69 @@ function themeToggle(): HTMLElement {
   return button;
 }
 
+/** The connection switcher: the configured cluster, the ones saved in this browser, and "add…". */
+function connectionSwitcher(app: App): HTMLElement {
+  const select = h("select", { "aria-label": "cluster", "data-testid": "connections" });
+  const render = () => {
+    const current = app.connection;
+    replaceChildren(
+      select,
+      h("option", { value: "", selected: current.name === "" }, app.config.title ?? "this console's cluster"),
+      savedConnections().map((c) => h("option", { value: c.name, selected: c.name === current.name }, c.name)),
+      h("option", { value: "+add" }, "add a cluster…"),
+      current.name !== "" ? h("option", { value: "+forget" }, `forget ${current.name}`) : null,
+    );
+    // A coloured bar tells clusters apart at a glance (production in red).
+    document.documentElement.style.setProperty("--connection", current.color === "none" ? "transparent" : current.color);
+  };
+  select.addEventListener("change", () => {
+    const value = select.value;
+    if (value === "+add") {
+      render();
+      void formDialog(
+        "Add a cluster",
+        [
+          { name: "name", label: "Name", required: true, placeholder: "production" },
+          { name: "endpoints", label: "Proxy URLs (comma-separated)", required: true, placeholder: "https://etcd-proxy.example:8443" },
+          { name: "color", label: "Colour", type: "select", options: CONNECTION_COLOURS, value: "none" },
+        ],
+        async (v) => {
+          const endpoints = (v.endpoints ?? "").split(",").map((e) => e.trim()).filter(Boolean);
+          for (const e of endpoints) if (!/^https?:\/\/[^/\s]+/.test(e)) throw new ConsoleError("invalid-url", `${e} is not an http(s) URL`);
+          if (!v.name || v.name.startsWith("+")) throw new ConsoleError("invalid-name", "Give the cluster a name.");
+          saveConnection({ name: v.name, endpoints, color: v.color ?? "none" });
+          app.useConnection(v.name);
+        },
+        "Add and switch",
+        h("p", { class: "muted" }, "Saved in this browser. The proxy must allow this page's origin (--allow-origin), and the page's Content-Security-Policy must allow the proxy (npm start: CONSOLE_CONNECT_SRC)."),
+      );
+      return;
+    }
+    if (value === "+forget") {
+      forgetConnection(app.connection.name);
+      app.useConnection("");
+      return;
+    }
+    app.useConnection(value);
+  });
+  app.onClientChange(render);
+  render();
+  return select;
+}
+
+/** Explains a connection the page's Content-Security-Policy blocked, which the browser reports only as a failed fetch. */
+function explainCsp(): void {
+  document.addEventListener("securitypolicyviolation", (e) => {
+    if (!e.violatedDirective.startsWith("connect-src")) return;
+    showError(new ConsoleError(
+      "blocked-by-csp",
+      `This page's Content-Security-Policy does not allow connecting to ${e.blockedURI}. With npm start, list that origin in CONSOLE_CONNECT_SRC; when you host the console, add it to connect-src.`,
+    ));
+  });
+}
+
 async function main(): Promise<void> {
+  explainCsp();
   const config = await loadConfig();
   const app = createApp(config);
   const view = h("main", { id: "view" });
@@ -75,7 +138,7 @@ async function main(): Promise<void> {
   document.title = config.title ? `${config.title} – etcd console` : "etcd console";
   replaceChildren(
     document.body,
-    h("header", null, h("strong", { class: "brand" }, config.title ?? "etcd console"), nav, h("span", { class: "spacer" }), user, themeToggle(), indicator.element),
+    h("header", null, h("strong", { class: "brand" }, config.title ?? "etcd console"), nav, h("span", { class: "spacer" }), connectionSwitcher(app), user, themeToggle(), indicator.element),
     h("div", { id: "notices", "aria-live": "polite" }),
     view,
   );
