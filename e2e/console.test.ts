@@ -353,6 +353,20 @@ describe("search, bulk delete, keyboard, small screens, dark mode", () => {
     }
   });
 
+  it("deletes the keys ticked in the tree, after listing them", async () => {
+    for (const k of ["m1/a", "m1/b", "m1/c"]) await client.put(k, "v");
+    await open("#/keys?prefix=m1/");
+    await expect.poll(() => treeItems().count()).toBe(3);
+    await page.getByRole("checkbox", { name: "select m1/a" }).check();
+    await page.getByRole("checkbox", { name: "select m1/c" }).check();
+    await page.getByRole("button", { name: "Delete selected (2)" }).click();
+    const dialog = page.locator("dialog.confirm");
+    expect(await dialog.locator("li").allTextContents()).toEqual(["m1/a", "m1/c"]);
+    await dialog.getByRole("button", { name: "Delete" }).click();
+    await expect.poll(() => etcd.etcdctl(["get", "m1/", "--prefix", "--keys-only"]).then((o) => o.trim())).toBe("m1/b");
+    await expect.poll(() => page.getByRole("button", { name: /Delete selected/ }).isHidden()).toBe(true);
+  });
+
   it("copies and renames a key in one txn each, keeping its lease, and refuses an existing target", async () => {
     const lease = await client.lease.grant(600);
     await client.put("r1/src", "value", { lease: lease.id });

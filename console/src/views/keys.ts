@@ -1,11 +1,11 @@
 // The keys view: a lazily loaded prefix tree, the selected key, and a live watch on the prefix.
-import { prefixEnd, type WatchEvent, type Watcher, type WatchState } from "etcd-connect";
+import { op, prefixEnd, type WatchEvent, type Watcher, type WatchState } from "etcd-connect";
 import type { App } from "../app.js";
 import { h, replaceChildren } from "../dom.js";
 import { bytesEqual, compareBytes, decodeKeyParam, displayKey, encodeKeyParam, hasPrefix, parseHexId, utf8 } from "../format.js";
 import { ConsoleError } from "../errors.js";
 import { listLevel, type TreeEntry } from "../key-tree.js";
-import { formDialog, showInfo } from "../ui.js";
+import { confirmAction, formDialog, showInfo } from "../ui.js";
 import { searchKeys } from "../key-search.js";
 import { transferButtons } from "./transfer-buttons.js";
 import { eventFeed } from "./event-feed.js";
@@ -64,6 +64,31 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
   const detailSlot = h("div", { class: "detail-slot" }, h("p", { class: "muted" }, "Select a key."));
   let detail: KeyDetail | undefined;
   const tree = h("ul", { class: "tree", role: "tree", "data-testid": "tree" });
+  /** Keys ticked in the tree, for "Delete selected". */
+  const picked = new Map<string, Uint8Array>();
+  const deletePicked = h("button", {
+    class: "danger",
+    hidden: true,
+    onclick: async () => {
+      const keys = [...picked.values()];
+      const ok = await confirmAction(`Delete ${keys.length} keys`, h("div", null, h("p", null, "Delete these keys? This cannot be undone."),
+        h("ul", null, keys.slice(0, 20).map((k) => h("li", null, h("code", null, displayKey(k))))), keys.length > 20 ? h("p", null, `and ${keys.length - 20} more`) : null), "Delete");
+      if (!ok) return;
+      try {
+        // One txn per 128 keys: all of a batch or none.
+        for (let i = 0; i < keys.length; i += 128) await app.client.txn({ success: keys.slice(i, i + 128).map((k) => op.delete(k)) });
+        showInfo(`Deleted ${keys.length} keys`);
+        picked.clear();
+        updatePicked();
+      } catch (err) {
+        app.handleError(err, "deleting the selected keys");
+      }
+    },
+  });
+  const updatePicked = () => {
+    deletePicked.hidden = picked.size === 0;
+    deletePicked.textContent = `Delete selected (${picked.size})`;
+  };
   const top: Level = { prefix, entries: [], cursor: undefined, list: tree, open: new Map(), loading: false };
   const dirty = new Set<Level>();
   let frame = 0;
@@ -77,6 +102,17 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
         return h(
           "li",
           { class: isSelected ? "key selected" : "key", role: "treeitem", "data-key": displayKey(entry.key) },
+          h("input", {
+            type: "checkbox",
+            class: "pick",
+            "aria-label": `select ${displayKey(entry.key)}`,
+            checked: picked.has(id(entry.key)),
+            onchange: (e: Event) => {
+              if ((e.target as HTMLInputElement).checked) picked.set(id(entry.key), entry.key);
+              else picked.delete(id(entry.key));
+              updatePicked();
+            },
+          }),
           h("a", { href: keyHref(prefix, entry.key) }, name),
         );
       }
@@ -414,7 +450,7 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     h(
       "div",
       { class: "keys-view" },
-      h("div", { class: "toolbar" }, crumbs, goto, searchForm, newKey, ...transferButtons(app, prefix), deletePrefix),
+      h("div", { class: "toolbar" }, crumbs, goto, searchForm, newKey, ...transferButtons(app, prefix), deletePrefix, deletePicked),
       results,
       h("div", { class: "panes" }, h("div", { class: "tree-pane" }, tree), detailSlot),
       feed.element,
