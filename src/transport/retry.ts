@@ -41,8 +41,10 @@ export function withRetry(pool: EndpointPool, log?: Log): EndpointTransport {
         const callerAborted = signal?.aborted === true || closed.aborted;
         const name = `${method.parent.typeName}/${method.name}`;
         if (isTlsError(err)) throw tlsError(endpoint, err);
-        // The deadline ran out during a retry: the earlier failure says why.
-        if (lastError !== undefined && deadline !== undefined && Date.now() >= deadline) throw lastError;
+        // The deadline ran out during a retry: the earlier failure says why. (The transport's own timer may fire a
+        // moment before Date.now() reaches the deadline, so its DeadlineExceeded counts as the deadline too.)
+        const outOfTime = deadline !== undefined && (Date.now() >= deadline || (err instanceof ConnectError && err.code === Code.DeadlineExceeded));
+        if (lastError !== undefined && outOfTime) throw lastError;
         const lost = !callerAborted && isConnectionFailure(err);
         if (lost) pool.failed(endpoint, err);
         else if (answeredByEtcd(err)) pool.succeeded(endpoint); // refused, but etcd answered: the endpoint works
