@@ -113,11 +113,6 @@ export class FrameSplitter {
     this.#reserve = reserve;
   }
 
-  /** Body bytes seen so far. */
-  get total(): number {
-    return this.#total;
-  }
-
   /** Bytes reserved for the frame being gathered (its full size), 0 between frames. */
   get pendingBytes(): number {
     return this.#partial?.length ?? 0;
