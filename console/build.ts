@@ -4,7 +4,7 @@
 // origin (a proxy mounted on the same host).
 import { build } from "esbuild";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
 
@@ -29,6 +29,11 @@ export async function buildConsole(): Promise<Map<string, ConsoleFile>> {
     minify: true,
     // `etcd-connect` resolves to its browser entry in this checkout (src/web.ts).
     conditions: ["etcd-connect-dev"],
+    // Dynamic imports (the editor: CodeMirror and `yaml`) become chunks the page loads when first needed.
+    splitting: true,
+    outdir: "/console",
+    entryNames: "console",
+    chunkNames: "chunks/[name]-[hash]",
     write: false,
     logLevel: "silent",
     legalComments: "none",
@@ -36,14 +41,51 @@ export async function buildConsole(): Promise<Map<string, ConsoleFile>> {
   const files = new Map<string, ConsoleFile>();
   files.set("index.html", { body: readFileSync(join(here, "index.html"), "utf8"), contentType: "text/html; charset=utf-8" });
   files.set("console.css", { body: readFileSync(join(here, "console.css"), "utf8"), contentType: "text/css; charset=utf-8" });
-  files.set("console.js", { body: result.outputFiles[0]!.text, contentType: "text/javascript; charset=utf-8" });
+  for (const out of result.outputFiles) {
+    files.set(out.path.slice("/console/".length), { body: out.text, contentType: "text/javascript; charset=utf-8" });
+  }
   return files;
 }
 
-/** Size of the console's script: minified and min+gzip, in bytes. */
-export function scriptSize(files: Map<string, ConsoleFile>): { minified: number; gzip: number } {
-  const js = files.get("console.js")!.body;
-  return { minified: Buffer.byteLength(js), gzip: gzipSync(js, { level: 9 }).length };
+/** Sizes of the console's scripts in bytes, minified and min+gzip. */
+export interface ScriptSize {
+  /** What the page loads at start: console.js and the chunks it imports statically. */
+  minified: number;
+  gzip: number;
+  /** The editor's chunks (CodeMirror, `yaml`), loaded when an editor first opens. */
+  lazyMinified: number;
+  lazyGzip: number;
+}
+
+/** Static `import` statements of a built chunk: the chunks it needs before it runs. */
+function staticImports(body: string): string[] {
+  return [...body.matchAll(/(?:^|[;}\n])import\s*(?:[\w$*{},\s]+from\s*)?"\.\/([^"]+)"/g)].map((m) => m[1]!);
+}
+
+/** Size of the console's scripts: what loads at start, and what loads lazily. */
+export function scriptSize(files: Map<string, ConsoleFile>): ScriptSize {
+  const initial = new Set<string>();
+  const visit = (name: string, from: string) => {
+    const path = new URL(name, `http://x/${from}`).pathname.slice(1);
+    if (initial.has(path)) return;
+    initial.add(path);
+    for (const dep of staticImports(files.get(path)!.body)) visit(dep, path);
+  };
+  visit("console.js", "");
+  const size = { minified: 0, gzip: 0, lazyMinified: 0, lazyGzip: 0 };
+  for (const [name, file] of files) {
+    if (!name.endsWith(".js")) continue;
+    const minified = Buffer.byteLength(file.body);
+    const gzip = gzipSync(file.body, { level: 9 }).length;
+    if (initial.has(name)) {
+      size.minified += minified;
+      size.gzip += gzip;
+    } else {
+      size.lazyMinified += minified;
+      size.lazyGzip += gzip;
+    }
+  }
+  return size;
 }
 
 async function cli(): Promise<void> {
@@ -53,13 +95,16 @@ async function cli(): Promise<void> {
   const out = resolve(root, values.out!);
   const files = await buildConsole();
   mkdirSync(out, { recursive: true });
-  for (const [name, file] of files) writeFileSync(join(out, name), file.body);
+  for (const [name, file] of files) {
+    mkdirSync(dirname(join(out, name)), { recursive: true });
+    writeFileSync(join(out, name), file.body);
+  }
   if (values.endpoints || values.title) {
     const config = { endpoints: values.endpoints?.split(",").map((e) => e.trim()).filter(Boolean), title: values.title };
     writeFileSync(join(out, "config.json"), JSON.stringify(config, null, 2) + "\n");
   }
   const size = scriptSize(files);
-  console.log(`console built into ${out}: console.js ${(size.minified / 1024).toFixed(1)} KB minified, ${(size.gzip / 1024).toFixed(1)} KB min+gzip`);
+  console.log(`console built into ${out}: ${(size.gzip / 1024).toFixed(1)} KB min+gzip at start (${(size.minified / 1024).toFixed(1)} KB minified), editor ${(size.lazyGzip / 1024).toFixed(1)} KB min+gzip loaded when first opened`);
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(here, "build.ts")) await cli();

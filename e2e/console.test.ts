@@ -33,7 +33,7 @@ beforeAll(async () => {
   console.log(`console.js: ${(server.size.minified / 1024).toFixed(1)} KB minified, ${(server.size.gzip / 1024).toFixed(1)} KB min+gzip`);
   client = await connect({ endpoints: etcd.endpoints });
   browser = await launchChromium();
-  const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
   page.on("pageerror", (err) => pageErrors.push(String(err)));
   page.on("request", (req) => {
@@ -53,8 +53,13 @@ async function open(hash: string): Promise<void> {
   await page.locator("main#view > *").first().waitFor();
 }
 
+/** Screenshots of the page as it is, at 1280 px wide (`name.png`) and at 390 px (`name-390.png`). */
 async function shot(name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  const size = page.viewportSize()!;
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.screenshot({ path: join(shots, `${name}-390.png`), fullPage: true });
+  await page.setViewportSize(size);
 }
 
 /** The tree's item for a key or directory. */
@@ -68,6 +73,20 @@ function treeItems(level = page.getByTestId("tree")) {
 }
 
 const get = async (key: string) => (await etcd.etcdctl(["get", key, "--print-value-only"])).replace(/\n$/, "");
+
+/** The value editor's dialog (CodeMirror, loaded with the first edit). */
+const editor = () => page.locator("dialog.editor");
+
+/** The editor's text, line by line as CodeMirror shows it. */
+const editorText = () => editor().getByTestId("editor-content").evaluate((el) => [...el.querySelectorAll(".cm-line")].map((l) => l.textContent).join("\n"));
+
+/** Opens the open key's editor, replaces the text, reviews the change and presses Save. */
+async function editAndSave(text: string): Promise<void> {
+  await page.getByRole("button", { name: "Edit" }).click();
+  await editor().getByTestId("editor-content").fill(text);
+  await editor().getByRole("button", { name: "Review changes" }).click();
+  await editor().getByRole("button", { name: "Save" }).click();
+}
 
 describe("keys", () => {
   it("shows seeded keys as a tree, lazily, with text, JSON and binary values", async () => {
@@ -124,19 +143,21 @@ describe("keys", () => {
     await form.getByRole("button", { name: "Cancel" }).click();
     expect(await get("t2/created")).toBe("first");
 
-    await page.getByRole("button", { name: "Edit" }).click();
-    await form.locator('textarea[name="value"]').fill("second");
-    await form.getByRole("button", { name: "Save" }).click();
+    await editAndSave("second");
     await expect.poll(() => get("t2/created")).toBe("second");
     await expect.poll(() => page.getByTestId("version").textContent()).toBe("2");
 
     // An edit of a stale copy is refused instead of overwriting someone else's change.
     await page.getByRole("button", { name: "Edit" }).click();
     await etcd.etcdctl(["put", "t2/created", "by someone else"]);
-    await form.locator('textarea[name="value"]').fill("stale");
-    await form.getByRole("button", { name: "Save" }).click();
-    await expect.poll(() => form.locator(".form-error").textContent()).toMatch(/changed since you opened it.*key-changed/);
-    await form.getByRole("button", { name: "Cancel" }).click();
+    await editor().getByTestId("editor-content").fill("stale");
+    await editor().getByRole("button", { name: "Review changes" }).click();
+    await editor().getByRole("button", { name: "Save" }).click();
+    await expect.poll(() => editor().getByTestId("editor-error").textContent()).toMatch(/changed since you opened it.*key-changed/);
+    // The edit is still there to copy or redo.
+    await editor().getByRole("button", { name: "Back to editing" }).click();
+    expect(await editor().getByTestId("editor-content").textContent()).toBe("stale");
+    await editor().getByRole("button", { name: "Cancel" }).click();
     expect(await get("t2/created")).toBe("by someone else");
 
     // Delete asks first: Cancel keeps the key, Delete removes it.
@@ -194,6 +215,110 @@ describe("keys", () => {
     const kv = (await client.get("t10/cfg")).kvs[0]!;
     expect([kv.version, kv.lease]).toEqual([3n, lease.id]);
     await client.lease.revoke(lease.id);
+  });
+
+  it("edits JSON, YAML and hex in CodeMirror (loaded on first edit), refuses invalid input unless chosen, formats, and shows the change first", async () => {
+    await client.put("t12/conf.json", '{"name":"api","replicas":2,"zones":["a","b"]}');
+    await client.put("t12/conf.yaml", "server:\n  port: 8080\n  hosts:\n    - a\n    - b\n");
+    await client.put("t12/blob", new Uint8Array([0xde, 0xad, 0xbe, 0xef, 0x00, 0x01]));
+    const chunks: string[] = [];
+    const onRequest = (req: { url(): string }) => {
+      if (req.url().includes("/chunks/value-editor-")) chunks.push(req.url());
+    };
+    // CodeMirror styles itself (constructed style sheets in a shadow root); the console's CSP, which forbids inline
+    // styles, must not refuse any of it.
+    const refused: string[] = [];
+    const onConsole = (m: { text(): string }) => {
+      if (m.text().includes("Content Security Policy")) refused.push(m.text());
+    };
+    page.on("request", onRequest);
+    page.on("console", onConsole);
+    try {
+      await open("#/keys?prefix=t12/&key=t12/conf.json");
+      await expect.poll(() => page.getByTestId("value").getAttribute("data-kind")).toBe("json");
+      expect(chunks).toEqual([]);
+      await page.getByRole("button", { name: "Edit" }).click();
+      const content = editor().getByTestId("editor-content");
+      await content.waitFor();
+      // (Playwright reports requests asynchronously: poll.)
+      await expect.poll(() => chunks.length).toBe(1);
+
+      // Stored one-line JSON opens indented, highlighted (keys, strings and numbers in the theme's colours).
+      expect(await editor().getByTestId("syntax").inputValue()).toBe("json");
+      await expect.poll(() => editor().getByTestId("syntax-status").textContent()).toBe("valid JSON");
+      expect(await editorText()).toBe(JSON.stringify({ name: "api", replicas: 2, zones: ["a", "b"] }, null, 2));
+      const colours = await content.evaluate((el) => {
+        const colourOf = (text: string) => [...el.querySelectorAll("span")].find((s) => s.textContent === text);
+        return {
+          key: colourOf('"name"') && getComputedStyle(colourOf('"name"')!).color,
+          number: colourOf("2") && getComputedStyle(colourOf("2")!).color,
+          ink: getComputedStyle(el).color,
+        };
+      });
+      expect(colours.key).toBeTruthy();
+      expect(colours.number).toBeTruthy();
+      expect(new Set([colours.key, colours.number, colours.ink]).size).toBe(3);
+      // (Checked only up to here: Chromium's contenteditable editing, which Playwright's fill() drives, adds style
+      // attributes of its own to indented multi-line text; CodeMirror renders from its state and drops them.)
+      expect(refused).toEqual([]);
+
+      // Invalid JSON: marked in the editor, named in the status line, and not saved without an explicit choice.
+      await content.fill('{"name": "api",, "replicas": 3}');
+      await expect.poll(() => editor().getByTestId("syntax-status").textContent()).toMatch(/^Not valid JSON: .* \(line 1, column 16\)$/);
+      await expect.poll(() => editor().locator(".cm-lint-marker-error").count()).toBe(1);
+      await shot("key-editor-invalid");
+      await editor().getByRole("button", { name: "Review changes" }).click();
+      const save = editor().getByRole("button", { name: "Save" });
+      expect(await save.isDisabled()).toBe(true);
+      await editor().getByRole("button", { name: "Back to editing" }).click();
+
+      // Fixed, then formatted; the review diffs by field; the value is saved on one line, as it was stored.
+      await content.fill('{"name":"api","replicas":3,   "zones":["a","b"]}');
+      await editor().getByRole("button", { name: "Format" }).click();
+      expect(await editorText()).toBe(JSON.stringify({ name: "api", replicas: 3, zones: ["a", "b"] }, null, 2));
+      await editor().getByRole("button", { name: "Review changes" }).click();
+      const diff = editor().getByTestId("edit-diff");
+      expect(await diff.locator("del").allTextContents()).toEqual(['  "replicas": 2,\n']);
+      expect(await diff.locator("ins").allTextContents()).toEqual(['  "replicas": 3,\n']);
+      await shot("key-editor-review");
+      await save.click();
+      await expect.poll(() => get("t12/conf.json")).toBe('{"name":"api","replicas":3,"zones":["a","b"]}');
+      expect(chunks).toHaveLength(1);
+
+      // YAML: detected, validated, formatted; invalid YAML is saved only after ticking "save it anyway".
+      await open("#/keys?prefix=t12/&key=t12/conf.yaml");
+      await page.getByRole("button", { name: "Edit" }).click();
+      expect(await editor().getByTestId("syntax").inputValue()).toBe("yaml");
+      await expect.poll(() => editor().getByTestId("syntax-status").textContent()).toBe("valid YAML");
+      await content.fill("server:\n    port:    9090\n    hosts: [a, b]\n");
+      await editor().getByRole("button", { name: "Format" }).click();
+      expect(await editorText()).toBe("server:\n  port: 9090\n  hosts: [ a, b ]\n");
+      await content.fill("server:\n  port: 9090\n hosts: [a\n");
+      await expect.poll(() => editor().getByTestId("syntax-status").textContent()).toMatch(/^Not valid YAML: /);
+      await editor().getByRole("button", { name: "Review changes" }).click();
+      expect(await save.isDisabled()).toBe(true);
+      await editor().getByRole("checkbox", { name: /Save it anyway/ }).check();
+      await save.click();
+      await expect.poll(() => get("t12/conf.yaml")).toBe("server:\n  port: 9090\n hosts: [a\n");
+
+      // Binary values edit as hex; text that is not hex is refused.
+      await open("#/keys?prefix=t12/&key=t12/blob");
+      await page.getByRole("button", { name: "Edit" }).click();
+      expect(await editor().getByTestId("syntax").inputValue()).toBe("hex");
+      expect(await editorText()).toBe("de ad be ef 00 01");
+      await content.fill("de ad be ef 00 0g");
+      await expect.poll(() => editor().getByTestId("syntax-status").textContent()).toMatch(/^Not hex: "g" is not a hex digit/);
+      await editor().getByRole("button", { name: "Review changes" }).click();
+      await expect.poll(() => editor().getByTestId("editor-error").textContent()).toMatch(/Not hex/);
+      await content.fill("de ad be ef 00 02 ff");
+      await editor().getByRole("button", { name: "Review changes" }).click();
+      await editor().getByRole("button", { name: "Save" }).click();
+      await expect.poll(async () => Array.from((await client.get("t12/blob")).kvs[0]!.value)).toEqual([0xde, 0xad, 0xbe, 0xef, 0x00, 0x02, 0xff]);
+      expect(chunks).toHaveLength(1);
+    } finally {
+      page.off("request", onRequest);
+      page.off("console", onConsole);
+    }
   });
 
   it("reads a key's history at older revisions until the compacted revision", async () => {
@@ -757,12 +882,9 @@ describe("a read-only proxy, for viewers", () => {
       await etcd.etcdctl(["put", "t9/seen", "visible"]);
       await page.goto(`${viewer.url}#/keys?prefix=t9/&key=t9/seen`);
       await expect.poll(() => page.getByTestId("value").textContent()).toBe("visible");
-      await page.getByRole("button", { name: "Edit" }).click();
-      const form = page.locator("dialog.form");
-      await form.locator('textarea[name="value"]').fill("changed");
-      await form.getByRole("button", { name: "Save" }).click();
-      await expect.poll(() => form.locator(".form-error").textContent()).toMatch(/^You are not allowed to do this \(etcd refused it\)\. permission-denied$/);
-      await form.getByRole("button", { name: "Cancel" }).click();
+      await editAndSave("changed");
+      await expect.poll(() => editor().getByTestId("editor-error").textContent()).toMatch(/^You are not allowed to do this \(etcd refused it\)\. permission-denied$/);
+      await editor().getByRole("button", { name: "Cancel" }).click();
       expect(await get("t9/seen")).toBe("visible");
 
       await page.goto(`${viewer.url}#/cluster`);

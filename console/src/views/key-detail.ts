@@ -4,7 +4,7 @@ import type { App } from "../app.js";
 import { h, replaceChildren } from "../dom.js";
 import { ConsoleError } from "../errors.js";
 import { diffValues } from "../value-diff.js";
-import { asText, displayKey, encodeKeyParam, hexId, preview, utf8 } from "../format.js";
+import { displayKey, encodeKeyParam, hexId, preview, utf8 } from "../format.js";
 import { confirmAction, formDialog, showInfo } from "../ui.js";
 import { valueViewer } from "./value-viewer.js";
 
@@ -16,23 +16,6 @@ export interface KeyDetail {
   readonly element: HTMLElement;
   update(event: WatchEvent): void;
   dispose(): void;
-}
-
-/** A value as editable text: UTF-8 text when it is text, else hex digits. */
-function editable(value: Uint8Array): { encoding: "text" | "hex"; text: string } {
-  const text = asText(value);
-  if (text !== undefined) return { encoding: "text", text };
-  return { encoding: "hex", text: Array.from(value, (b) => b.toString(16).padStart(2, "0")).join(" ") };
-}
-
-/** Parses what the edit form holds back to bytes. */
-export function parseEdited(text: string, encoding: string): Uint8Array {
-  if (encoding !== "hex") return utf8(text);
-  const digits = text.replace(/\s+/g, "");
-  if (!/^([0-9a-fA-F]{2})*$/.test(digits)) throw new ConsoleError("invalid-hex", "The value is not hex: use pairs of hex digits.");
-  const out = new Uint8Array(digits.length / 2);
-  for (let i = 0; i < out.length; i++) out[i] = parseInt(digits.slice(2 * i, 2 * i + 2), 16);
-  return out;
 }
 
 /** Creates the pane for `key` and loads it. */
@@ -100,15 +83,19 @@ export function keyDetail(app: App, key: Uint8Array): KeyDetail {
   };
 
   const edit = async (kv: KeyValue) => {
-    const { encoding, text } = editable(kv.value);
-    await formDialog(
-      `Edit ${displayKey(key)}`,
-      [
-        { name: "value", label: "Value", type: "textarea", value: text },
-        { name: "encoding", label: "Value is", type: "select", options: ["text", "hex"], value: encoding },
-      ],
-      async (values) => {
-        const value = parseEdited(values.value ?? "", values.encoding ?? "text");
+    let editor: typeof import("../editor/value-editor.js");
+    try {
+      // CodeMirror and the YAML parser load with the first editor, not with the console.
+      editor = await import("../editor/value-editor.js");
+    } catch (err) {
+      app.handleError(err, "loading the editor");
+      return;
+    }
+    await editor.openValueEditor({
+      title: `Edit ${displayKey(key)}`,
+      stored: kv.value,
+      intro: h("p", { class: "muted" }, `Saves only if the key is still at mod revision ${kv.modRevision}.`),
+      save: async (value) => {
         // Only if nobody changed the key meanwhile; the lease stays attached.
         const r = await app.client.txn({
           compare: [compare.modRevision(key, "=", kv.modRevision)],
@@ -117,9 +104,7 @@ export function keyDetail(app: App, key: Uint8Array): KeyDetail {
         if (!r.succeeded) throw new ConsoleError("key-changed", `${displayKey(key)} changed since it was loaded`);
         showInfo(`Saved ${displayKey(key)}`);
       },
-      "Save",
-      h("p", { class: "muted" }, `Saves only if the key is still at mod revision ${kv.modRevision}.`),
-    );
+    });
   };
 
   const remove = async (kv: KeyValue) => {
