@@ -753,10 +753,13 @@ describe("cluster", () => {
 describe("several clusters", () => {
   const second = useEtcd();
 
-  it("switches to a saved second cluster without a reload, marks it with its colour, and explains a proxy the CSP blocks", async () => {
+  it("switches to a saved second cluster without a reload, marks it with its colour, and explains a proxy the CSP blocks and one whose CORS rules refuse the page", async () => {
     const proxy2 = createProxy({ endpoints: second.endpoints, allowOrigins: ["*"], logLevel: "silent" });
     const { url: proxy2Url } = await proxy2.listen(0);
-    const own = await startConsole({ endpoints: etcd.endpoints, logLevel: "silent", connectSrc: [proxy2Url] });
+    // A third proxy that allows another origin only.
+    const proxy3 = createProxy({ endpoints: second.endpoints, allowOrigins: ["https://elsewhere.example"], logLevel: "silent" });
+    const { url: proxy3Url } = await proxy3.listen(0);
+    const own = await startConsole({ endpoints: etcd.endpoints, logLevel: "silent", connectSrc: [proxy2Url, proxy3Url] });
     try {
       await second.etcdctl(["put", "c2/only-here", "second cluster"]);
       await page.goto(`${own.url}#/keys?prefix=c2/`);
@@ -785,9 +788,23 @@ describe("several clusters", () => {
       expect(await page.locator('#notices .notice.error[data-kind="blocked-by-csp"]').first().textContent()).toMatch(/does not allow connecting to http:\/\/127\.0\.0\.1:9.*CONSOLE_CONNECT_SRC/);
       await connections.selectOption("+forget");
       expect(await connections.locator("option").allTextContents()).not.toContain("blocked");
+
+      // A proxy the CSP allows but whose CORS rules refuse this page: said so, with the flag that fixes it.
+      await connections.selectOption("+add");
+      await form.locator('input[name="name"]').fill("strict");
+      await form.locator('input[name="endpoints"]').fill(proxy3Url);
+      await form.getByRole("button", { name: "Add and switch" }).click();
+      const cors = page.locator('#notices .notice.error[data-kind="blocked-by-cors"]');
+      await expect.poll(() => cors.count(), { timeout: 15000 }).toBe(1);
+      const ownOrigin = new URL(own.url).origin;
+      expect(await cors.textContent()).toContain(`The proxy at ${proxy3Url} answers but does not allow this page's origin (${ownOrigin}). Start it with --allow-origin ${ownOrigin}`);
+      expect(await page.locator('#notices .notice.error[data-kind="blocked-by-csp"]').count()).toBe(0);
+      await shot("cors-refused");
+      await connections.selectOption("+forget");
     } finally {
       await own.close();
       await proxy2.close();
+      await proxy3.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 // The console's shared state: configuration, the client (replaced on sign-in) and error routing.
 import { createClient, type Client, type ClientOptions } from "etcd-connect";
-import { needsLogin } from "./errors.js";
+import { ConsoleError, kindOf, needsLogin } from "./errors.js";
+import { probeProxy } from "./reachability.js";
 import { showError } from "./ui.js";
 
 /** `config.json` next to the console's files (all optional). */
@@ -113,7 +114,24 @@ export function createApp(config: ConsoleConfig): App {
   const clientListeners: Array<() => void> = [];
   const loginListeners: Array<() => void> = [];
 
+  // Once per client: when etcd is unavailable, ask whether a proxy refuses this page's origin (CORS).
+  let probed = false;
+  const explainUnreachable = () => {
+    if (probed) return;
+    probed = true;
+    const endpoints = connection.endpoints;
+    void Promise.all(endpoints.map((url) => probeProxy(url, AbortSignal.timeout(5_000)))).then((found) => {
+      const refusing = endpoints.filter((_, i) => found[i] === "refuses-origin");
+      if (refusing.length === 0 || endpoints !== connection.endpoints) return;
+      showError(new ConsoleError(
+        "blocked-by-cors",
+        `The proxy at ${refusing.join(", ")} answers but does not allow this page's origin (${location.origin}). Start it with --allow-origin ${location.origin} (or list this origin in its allowOrigins).`,
+      ));
+    });
+  };
+
   const replaceClient = () => {
+    probed = false;
     const old = client;
     client = makeMain();
     for (const c of members.values()) c.close();
@@ -165,6 +183,7 @@ export function createApp(config: ConsoleConfig): App {
         return;
       }
       showError(err, context);
+      if (kindOf(err) === "unavailable") explainUnreachable();
     },
     onClientChange(listener) {
       clientListeners.push(listener);
