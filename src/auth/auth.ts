@@ -71,7 +71,7 @@ export interface Auth {
   status(options?: CallOptions): Promise<AuthStatusResponse>;
   /** Gets a token (the client does this itself when given `username`/`password`). */
   authenticate(name: string, password: string, options?: CallOptions): Promise<{
-    /** Header of the member that answered (the only member that knows a simple token). */
+    /** Header of the member that answered (with simple tokens, the only member that knows this one). */
     header: ResponseHeader;
     /** The token, sent as `token` metadata on later calls. */
     token: string;
