@@ -128,6 +128,9 @@ async function runTests(reportDir, node24, vitestArgs) {
     ["typecheck", "npx", ["tsc", "-p", "tsconfig.json", "--noEmit"]],
     ["gen:check", process.execPath, ["scripts/gen-check.mjs"]],
     ["bundle size", process.execPath, ["scripts/bundle-size.mjs"]],
+    // Every public symbol documented (typedoc.json treats warnings as errors), without writing docs/api; the types
+    // were checked above.
+    ["docs", "npx", ["typedoc", "--emit", "none", "--skipErrorChecking"]],
     [`vitest (Node ${process.versions.node}, etcd ${pinnedRelease(main)})`, process.execPath, [vitest, "run", ...reporter("node"), ...vitestArgs], on(main)],
   ];
   if (vitestArgs.length === 0) {

@@ -222,6 +222,7 @@ export interface EtcdErrorOptions {
  * gRPC status code as Connect's `Code`.
  */
 export class EtcdError extends Error {
+  /** Always `"EtcdError"`, so logs and `err.name` checks tell it from other errors. */
   override name = "EtcdError";
   /** The gRPC status code. */
   readonly code: Code;

@@ -7,9 +7,13 @@ export type LogFields = Record<string, string | number | boolean | bigint | unde
  * one drops that level. `console` works as a logger.
  */
 export interface Logger {
+  /** Routine detail, such as a call retried on the next endpoint. */
   debug?(message: string, fields?: LogFields): void;
+  /** Recoveries and setup: an endpoint ready again, a watch stream resumed, a token being fetched. */
   info?(message: string, fields?: LogFields): void;
+  /** Trouble the client works around or reports: an endpoint failing, a stream broken, a lease lost. */
   warn?(message: string, fields?: LogFields): void;
+  /** Failures the client cannot work around (none yet: it logs at `warn` and below; `error` lets `console` fit). */
   error?(message: string, fields?: LogFields): void;
 }
 

@@ -439,53 +439,74 @@ export const ResponseOpSchema: GenMessage<ResponseOp> = /*@__PURE__*/
   messageDesc(file_etcdserverpb_rpc, 9);
 
 /**
+ * A txn condition: the target of a key (or of every key in a range) compared with a given value. A key that does
+ * not exist has version, create and mod revision 0, lease 0 and no value. In etcd-connect, build it with `compare.*`.
+ *
  * @generated from message etcdserverpb.Compare
  */
 export type Compare = Message<"etcdserverpb.Compare"> & {
   /**
+   * How the stored target must relate to the given value for the condition to hold.
+   *
    * @generated from field: etcdserverpb.Compare.CompareResult result = 1;
    */
   result: Compare_CompareResult;
 
   /**
+   * Which part of the key is compared; it names the case set in the target union.
+   *
    * @generated from field: etcdserverpb.Compare.CompareTarget target = 2;
    */
   target: Compare_CompareTarget;
 
   /**
+   * The key compared, or the start of the range (inclusive) when a range end is set.
+   *
    * @generated from field: bytes key = 3;
    */
   key: Uint8Array;
 
   /**
+   * The value the stored target is compared with, in the case that `target` names.
+   *
    * @generated from oneof etcdserverpb.Compare.target_union
    */
   targetUnion: {
     /**
+     * A version: the number of writes to the key since it was created.
+     *
      * @generated from field: int64 version = 4;
      */
     value: bigint;
     case: "version";
   } | {
     /**
+     * A revision, compared with the one that created the key.
+     *
      * @generated from field: int64 create_revision = 5;
      */
     value: bigint;
     case: "createRevision";
   } | {
     /**
+     * A revision, compared with the one that last changed the key.
+     *
      * @generated from field: int64 mod_revision = 6;
      */
     value: bigint;
     case: "modRevision";
   } | {
     /**
+     * Bytes, compared with the key's value byte by byte.
+     *
      * @generated from field: bytes value = 7;
      */
     value: Uint8Array;
     case: "value";
   } | {
     /**
+     * A lease ID, compared with the lease the key is attached to.
+     *
      * @generated from field: int64 lease = 8;
      */
     value: bigint;
@@ -493,6 +514,9 @@ export type Compare = Message<"etcdserverpb.Compare"> & {
   } | { case: undefined; value?: undefined };
 
   /**
+   * End of the key range (exclusive): empty compares the single key, a single zero byte every key from `key` on.
+   * The condition must then hold for every key in the range.
+   *
    * @generated from field: bytes range_end = 64;
    */
   rangeEnd: Uint8Array;

@@ -11,7 +11,9 @@ export type PermissionType = "read" | "write" | "readwrite";
 
 /** A key range a role may read and/or write. */
 export interface Permission {
+  /** Whether the role may read, write or both in the range. */
   type: PermissionType;
+  /** The single key, or the start of the range (inclusive). */
   key: Uint8Array;
   /** Range end (exclusive); empty for a single key, `\0` for "from key on". */
   end: Uint8Array;
@@ -20,13 +22,22 @@ export interface Permission {
 }
 
 /** A permission to grant: one key, or a range (`end`, `prefix` or `fromKey`). */
-export type PermissionGrant = RangeOptions & { key: Bytes; type: PermissionType };
+export type PermissionGrant = RangeOptions & {
+  /** The single key, or the start of the range (`prefix`: the prefix itself). */
+  key: Bytes;
+  /** Whether the role may read, write or both in the range. */
+  type: PermissionType;
+};
 
 /** A permission to revoke: the same key and range it was granted with. */
-export type PermissionRevoke = RangeOptions & { key: Bytes };
+export type PermissionRevoke = RangeOptions & {
+  /** The key the permission was granted for (with its `end`, `prefix` or `fromKey`). */
+  key: Bytes;
+};
 
 /** Result of `auth.status()`. */
 export interface AuthStatusResponse {
+  /** Whether auth is on (`auth.enable()` was called and not undone). */
   enabled: boolean;
   /** Revision of the auth store: it grows with every change to users, roles, permissions and auth state. */
   authRevision: bigint;
@@ -38,33 +49,102 @@ export interface UserAddOptions {
   noPassword: true;
 }
 
-/** Auth administration (Go's `clientv3.Auth`). */
+/**
+ * Auth administration (Go's `clientv3.Auth`). Each call resolves with the header of the member that answered; etcd's
+ * refusals reject with their own kinds (`user-not-found`, `role-already-exists`, `permission-denied`, ...).
+ */
 export interface Auth {
   /** Turns auth on (a `root` user with the `root` role must exist). */
-  enable(options?: CallOptions): Promise<{ header: ResponseHeader }>;
-  disable(options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  enable(options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+  }>;
+  /** Turns auth off: every request is then allowed without a token (needs the `root` role while auth is on). */
+  disable(options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+  }>;
   /**
    * Whether auth is on, and the auth store's revision (etcd 3.5+; on 3.4 it rejects with `unimplemented`, as Go's
    * client does: a 3.4 server has no AuthStatus).
    */
   status(options?: CallOptions): Promise<AuthStatusResponse>;
   /** Gets a token (the client does this itself when given `username`/`password`). */
-  authenticate(name: string, password: string, options?: CallOptions): Promise<{ header: ResponseHeader; token: string }>;
-  userAdd(name: string, password: string | UserAddOptions, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  authenticate(name: string, password: string, options?: CallOptions): Promise<{
+    /** Header of the member that answered (with simple tokens, the only member that knows this one). */
+    header: ResponseHeader;
+    /** The token, sent as `token` metadata on later calls. */
+    token: string;
+  }>;
+  /**
+   * Adds a user, with no roles, and a password or `{ noPassword: true }` (a user who authenticates only with a
+   * client certificate). Rejects with `user-already-exists` if the name is taken.
+   */
+  userAdd(name: string, password: string | UserAddOptions, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+  }>;
   /** A user's roles. */
-  userGet(name: string, options?: CallOptions): Promise<{ header: ResponseHeader; roles: string[] }>;
+  userGet(name: string, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+    /** Names of the roles granted to the user. */
+    roles: string[];
+  }>;
+  /** Names of every user. */
   userList(options?: CallOptions): Promise<string[]>;
-  userDelete(name: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
-  userChangePassword(name: string, password: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
-  userGrantRole(user: string, role: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
-  userRevokeRole(user: string, role: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
-  roleAdd(name: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  /** Deletes a user (`user-not-found` if there is none). */
+  userDelete(name: string, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+  }>;
+  /** Sets a user's password. */
+  userChangePassword(name: string, password: string, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+  }>;
+  /** Grants a role to a user. */
+  userGrantRole(user: string, role: string, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+  }>;
+  /** Takes a role from a user (`role-not-granted` if the user does not have it). */
+  userRevokeRole(user: string, role: string, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+  }>;
+  /** Adds a role without permissions (`role-already-exists` if the name is taken). */
+  roleAdd(name: string, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+  }>;
   /** A role's permissions. */
-  roleGet(name: string, options?: CallOptions): Promise<{ header: ResponseHeader; permissions: Permission[] }>;
+  roleGet(name: string, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+    /** The key ranges the role may read and/or write. */
+    permissions: Permission[];
+  }>;
+  /** Names of every role. */
   roleList(options?: CallOptions): Promise<string[]>;
-  roleDelete(name: string, options?: CallOptions): Promise<{ header: ResponseHeader }>;
-  roleGrantPermission(role: string, permission: PermissionGrant, options?: CallOptions): Promise<{ header: ResponseHeader }>;
-  roleRevokePermission(role: string, permission: PermissionRevoke, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  /** Deletes a role; users that had it lose it. */
+  roleDelete(name: string, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+  }>;
+  /** Lets a role read and/or write one key or a range (`end`, `prefix` or `fromKey`). */
+  roleGrantPermission(role: string, permission: PermissionGrant, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+  }>;
+  /**
+   * Removes the permission granted with exactly this key and range (`permission-not-granted` if the role has no such
+   * permission).
+   */
+  roleRevokePermission(role: string, permission: PermissionRevoke, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+  }>;
 }
 
 const permTypes: Record<PermissionType, Permission_Type> = {

@@ -18,9 +18,11 @@ export interface Member {
   isLearner: boolean;
 }
 
-/** Result of `memberList()`. */
+/** Result of `memberList()`, `memberRemove()`, `memberUpdate()` and `memberPromote()`. */
 export interface MemberListResponse {
+  /** Header of the member that answered. */
   header: ResponseHeader;
+  /** Every member of the cluster (after the change, for remove, update and promote). */
   members: Member[];
 }
 
@@ -35,6 +37,7 @@ export interface MemberListOptions {
 
 /** Result of `memberAdd()`. */
 export interface MemberAddResponse {
+  /** Header of the member that answered. */
   header: ResponseHeader;
   /** The added member (no name or client URLs until it starts). */
   member: Member;

@@ -49,12 +49,20 @@ export interface CompactOptions {
 
 /** One chunk of `getStream()`: the next keys in key order; the last chunk also says how the read ended. */
 export interface GetStreamChunk {
+  /** The chunk's pairs, following the previous chunk's in key order. */
   kvs: KeyValue[];
   /**
    * On the last chunk only: the revision every chunk was read at (`header.revision`), whether `limit` left keys
    * out (`more`) and how many keys match in all (`count`), as a get's response has them.
    */
-  last?: { header: ResponseHeader; more: boolean; count: bigint };
+  last?: {
+    /** Header of the member that answered; `header.revision` is the revision every chunk was read at. */
+    header: ResponseHeader;
+    /** Whether more keys match than `limit` returned. */
+    more: boolean;
+    /** How many keys match in all. */
+    count: bigint;
+  };
 }
 
 /** The key-value calls of a client (Go's `clientv3.KV`). */

@@ -11,7 +11,9 @@ import { type ResponseHeader, header } from "../header.js";
 
 /** A stored key-value pair. Read text with `text(kv.value)`. */
 export interface KeyValue {
+  /** The key (without the namespace's prefix when read through a namespace). */
   key: Uint8Array;
+  /** The value; empty with `keysOnly`. */
   value: Uint8Array;
   /** Revision of the key's creation. */
   createRevision: bigint;
@@ -25,6 +27,7 @@ export interface KeyValue {
 
 /** Result of a get. */
 export interface GetResponse {
+  /** Header of the member that answered; from `get()`, `header.revision` is the revision the read saw. */
   header: ResponseHeader;
   /** The matching pairs (empty with `countOnly`). */
   kvs: KeyValue[];
@@ -36,6 +39,7 @@ export interface GetResponse {
 
 /** Result of a put. */
 export interface PutResponse {
+  /** Header of the member that answered; from `put()`, `header.revision` is the revision the write created. */
   header: ResponseHeader;
   /** The previous pair, with `prevKv` when the key existed. */
   prevKv?: KeyValue;
@@ -43,6 +47,7 @@ export interface PutResponse {
 
 /** Result of a delete. */
 export interface DeleteResponse {
+  /** Header of the member that answered; from `delete()`, `header.revision` is the store's revision after it. */
   header: ResponseHeader;
   /** How many keys were deleted. */
   deleted: bigint;
@@ -52,13 +57,34 @@ export interface DeleteResponse {
 
 /** Result of one operation in a txn branch, tagged with the op's type. */
 export type OpResponse =
-  | { type: "get"; response: GetResponse }
-  | { type: "put"; response: PutResponse }
-  | { type: "delete"; response: DeleteResponse }
-  | { type: "txn"; response: TxnResponse };
+  | {
+      /** The op was a get. */
+      type: "get";
+      /** The get's result. */
+      response: GetResponse;
+    }
+  | {
+      /** The op was a put. */
+      type: "put";
+      /** The put's result. */
+      response: PutResponse;
+    }
+  | {
+      /** The op was a delete. */
+      type: "delete";
+      /** The delete's result. */
+      response: DeleteResponse;
+    }
+  | {
+      /** The op was a nested txn. */
+      type: "txn";
+      /** The nested txn's result. */
+      response: TxnResponse;
+    };
 
 /** Result of a txn. */
 export interface TxnResponse {
+  /** Header of the member that answered; `header.revision` is the store's revision after the txn. */
   header: ResponseHeader;
   /** Whether every compare held (and `success` ran). */
   succeeded: boolean;
@@ -68,6 +94,7 @@ export interface TxnResponse {
 
 /** Result of a compaction. */
 export interface CompactResponse {
+  /** Header of the member that answered. */
   header: ResponseHeader;
 }
 

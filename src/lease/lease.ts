@@ -44,7 +44,10 @@ export interface Lease {
   /** Grants a lease of `ttl` seconds. */
   grant(ttl: number, options?: LeaseGrantOptions & CallOptions): Promise<LeaseGrantResponse>;
   /** Revokes a lease: its keys are deleted and its renewals stop. */
-  revoke(id: Int64, options?: CallOptions): Promise<{ header: ResponseHeader }>;
+  revoke(id: Int64, options?: CallOptions): Promise<{
+    /** Header of the member that answered; `header.revision` is the store's revision after the keys were deleted. */
+    header: ResponseHeader;
+  }>;
   /**
    * Keeps a lease alive, renewing it at TTL/3 on the client's shared stream
    * until the lease is lost or the keeper is stopped. Iterate the keeper for

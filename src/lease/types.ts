@@ -3,6 +3,7 @@ import type { ResponseHeader } from "../header.js";
 
 /** Result of `lease.grant()`. */
 export interface LeaseGrantResponse {
+  /** Header of the member that answered. */
   header: ResponseHeader;
   /** The lease ID. */
   id: bigint;
@@ -12,7 +13,9 @@ export interface LeaseGrantResponse {
 
 /** One successful renewal. */
 export interface LeaseKeepAliveResponse {
+  /** Header of the member that answered. */
   header: ResponseHeader;
+  /** The lease that was renewed. */
   id: bigint;
   /** The TTL in seconds the lease was renewed to. */
   ttl: number;
@@ -20,7 +23,9 @@ export interface LeaseKeepAliveResponse {
 
 /** Result of `lease.timeToLive()`. */
 export interface LeaseTimeToLiveResponse {
+  /** Header of the member that answered. */
   header: ResponseHeader;
+  /** The lease asked about. */
   id: bigint;
   /** Seconds left; -1 when the lease does not exist (expired or revoked). */
   ttl: number;
@@ -32,6 +37,7 @@ export interface LeaseTimeToLiveResponse {
 
 /** One lease in `lease.leases()`. */
 export interface LeaseStatus {
+  /** The lease's ID. */
   id: bigint;
 }
 

@@ -26,7 +26,10 @@ export interface Maintenance {
    * Defragments one member's backend, returning free space to the file
    * system. (etcd 3.4 sends no header with the answer.)
    */
-  defragment(endpoint: string, options?: CallOptions): Promise<{ header?: ResponseHeader }>;
+  defragment(endpoint: string, options?: CallOptions): Promise<{
+    /** Header of the defragmented member; absent from etcd 3.4. */
+    header?: ResponseHeader;
+  }>;
   /** Hash of one member's whole backend. */
   hash(endpoint: string, options?: CallOptions): Promise<HashResponse>;
   /** Hash of one member's key-value store up to `revision` (0: latest); members at the same revision agree. */
@@ -41,12 +44,20 @@ export interface Maintenance {
    * Hands leadership to the member `targetId` (sent to the current leader,
    * wherever it is). (etcd 3.4 sends no header with the answer.)
    */
-  moveLeader(targetId: Int64, options?: CallOptions): Promise<{ header?: ResponseHeader }>;
+  moveLeader(targetId: Int64, options?: CallOptions): Promise<{
+    /** Header of the leader that handed over; absent from etcd 3.4. */
+    header?: ResponseHeader;
+  }>;
   /**
    * Cluster downgrade (etcd 3.5+): validate, enable or cancel a downgrade to
    * `version` ("3.5"). Rejects with `unimplemented` on servers without it.
    */
-  downgrade(action: "validate" | "enable" | "cancel", version: string, options?: CallOptions): Promise<{ header: ResponseHeader; version: string }>;
+  downgrade(action: "validate" | "enable" | "cancel", version: string, options?: CallOptions): Promise<{
+    /** Header of the member that answered. */
+    header: ResponseHeader;
+    /** The cluster's current version, which the target was checked against (e.g. "3.6.0"). */
+    version: string;
+  }>;
 }
 
 const alarmKinds: Record<number, AlarmKind> = { [AlarmType.NOSPACE]: "nospace", [AlarmType.CORRUPT]: "corrupt" };

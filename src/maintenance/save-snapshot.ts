@@ -25,7 +25,10 @@ export async function saveSnapshot(
   client: { maintenance: Maintenance },
   path: string,
   options: SaveSnapshotOptions = {},
-): Promise<{ bytes: number }> {
+): Promise<{
+  /** Size of the saved snapshot file in bytes (its trailing SHA-256 included). */
+  bytes: number;
+}> {
   const partial = `${path}.part`;
   const file = await open(partial, "w");
   const hash = createHash("sha256");

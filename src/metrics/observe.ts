@@ -12,8 +12,11 @@ export interface RpcInfo {
 
 /** Hooks called for every RPC, e.g. to feed OpenTelemetry or StatsD. Each is optional. */
 export interface RpcObserver {
+  /** The RPC started (go-grpc-prometheus's `grpc_client_started_total`); each retry is an RPC of its own. */
   onStart?(rpc: RpcInfo): void;
+  /** One request message was sent (once for a unary call, once per message on a stream). */
   onMessageSent?(rpc: RpcInfo): void;
+  /** One response message arrived (once for a unary call, once per message on a stream). */
   onMessageReceived?(rpc: RpcInfo): void;
   /** The RPC ended: `code` is the gRPC code name (`OK`, `Unavailable`, ...); `seconds` its duration. */
   onFinish?(rpc: RpcInfo, code: string, seconds: number): void;

@@ -32,7 +32,12 @@ export interface GetOptions extends RangeOptions {
   /** At most this many keys (0 or absent: no limit). */
   limit?: Int64;
   /** Sort order of the result. Default order when only `target` is given: `"ascend"`. */
-  sort?: { target: SortTarget; order?: SortOrder };
+  sort?: {
+    /** What to sort by: the key, its version, create or mod revision, or its value. */
+    target: SortTarget;
+    /** Direction. Default: `"ascend"`. */
+    order?: SortOrder;
+  };
   /** Serve the read from the member's local state (faster; may be stale). Default: false (linearizable). */
   serializable?: boolean;
   /** Return keys without values. */
@@ -79,22 +84,30 @@ export interface TxnSpec {
 
 /** A get as plain data. */
 export interface GetOp {
+  /** Tags the op as a get. */
   readonly type: "get";
+  /** etcd's `RangeRequest`, checked and resolved when the op was built. */
   readonly request: RangeRequest;
 }
 /** A put as plain data. */
 export interface PutOp {
+  /** Tags the op as a put. */
   readonly type: "put";
+  /** etcd's `PutRequest`, checked when the op was built. */
   readonly request: PutRequest;
 }
 /** A delete as plain data. */
 export interface DeleteOp {
+  /** Tags the op as a delete. */
   readonly type: "delete";
+  /** etcd's `DeleteRangeRequest`, checked and resolved when the op was built. */
   readonly request: DeleteRangeRequest;
 }
 /** A nested transaction as plain data. */
 export interface TxnOp {
+  /** Tags the op as a nested txn. */
   readonly type: "txn";
+  /** etcd's `TxnRequest`, with its compares and both branches' ops. */
   readonly request: TxnRequest;
 }
 

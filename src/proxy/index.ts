@@ -38,7 +38,12 @@ export interface EtcdProxy {
    * and HTTP/1.1 when `tls` is set, plain HTTP/1.1 otherwise. Logs one info line. Resolves with the base URL
    * for clients (`http://127.0.0.1:PORT`) and the port. Can be called once.
    */
-  listen(port?: number, host?: string): Promise<{ url: string; port: number }>;
+  listen(port?: number, host?: string): Promise<{
+    /** Base URL for clients, e.g. `http://127.0.0.1:8080` (`https://` with `tls`). */
+    url: string;
+    /** The port the proxy listens on (the one picked when 0 was asked). */
+    port: number;
+  }>;
   /**
    * Stops listening, ends every call in flight with gRPC status 14 Unavailable (cancelling its etcd stream),
    * closes the upstream sessions and the browser connections. Idempotent.

@@ -2,9 +2,13 @@ import { createLogger, type Logger } from "./logger.js";
 
 /** Where the proxy writes its log lines. Each method gets one line, without a trailing newline. */
 export interface ProxyLogger {
+  /** Per-request and per-connection detail (logged with `logLevel: "debug"` only). */
   debug(msg: string): void;
+  /** The proxy's lifecycle, such as where it listens. */
   info(msg: string): void;
+  /** Trouble the proxy works around, such as an upstream endpoint skipped after a failure. */
   warn(msg: string): void;
+  /** Server errors and requests that failed unexpectedly. */
   error(msg: string): void;
 }
 
@@ -39,7 +43,12 @@ export interface ProxyOptions {
    * PEM certificate and key to serve HTTPS. With them the proxy speaks HTTP/2 and HTTP/1.1 on the same port
    * (ALPN). Default: none, plain HTTP/1.1.
    */
-  tls?: { cert: string | Uint8Array; key: string | Uint8Array };
+  tls?: {
+    /** The server certificate chain (PEM). */
+    cert: string | Uint8Array;
+    /** The private key of `cert` (PEM). */
+    key: string | Uint8Array;
+  };
   /** TLS settings for `https://` endpoints. Default: none (Node's root CAs, no client certificate). */
   upstreamTls?: ProxyUpstreamTls;
   /**
@@ -108,11 +117,17 @@ export const DEFAULT_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
 
 /** Defaults of the proxy's resource limits (see {@link ProxyOptions}). */
 export const PROXY_LIMIT_DEFAULTS = {
+  /** Default of {@link ProxyOptions.maxBufferedBytes}: 64 MiB. */
   maxBufferedBytes: 64 * 1024 * 1024,
+  /** Default of {@link ProxyOptions.maxConnections}. */
   maxConnections: 4096,
+  /** Default of {@link ProxyOptions.maxConnectionsPerAddress}. */
   maxConnectionsPerAddress: 256,
+  /** Default of {@link ProxyOptions.maxConcurrentStreams}. */
   maxConcurrentStreams: 100,
+  /** Default of {@link ProxyOptions.requestTimeoutMs}, in ms. */
   requestTimeoutMs: 10_000,
+  /** Default of {@link ProxyOptions.idleTimeoutMs}, in ms. */
   idleTimeoutMs: 60_000,
 } as const;
 

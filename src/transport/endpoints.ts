@@ -5,6 +5,7 @@ import { type Backoff, createBackoff } from "../util/backoff.js";
 
 /** Where one endpoint stands, for dashboards. */
 export interface EndpointState {
+  /** The endpoint's URL, as configured. */
   endpoint: string;
   /**
    * `idle`: not used yet; `connecting`: first call under way; `ready`: etcd

@@ -15,7 +15,12 @@ export interface WatchOptions extends RangeOptions {
   /** Deliver a response with `created: true` once the watch is established. Default: false. */
   createdNotify?: boolean;
   /** Leave out put or delete events. Default: none left out. */
-  filters?: { noPut?: boolean; noDelete?: boolean };
+  filters?: {
+    /** Leave out put events (Go's `WithFilterPut`). */
+    noPut?: boolean;
+    /** Leave out delete events (Go's `WithFilterDelete`). */
+    noDelete?: boolean;
+  };
   /** Let etcd split large responses; the client merges the fragments before delivery. Default: false. */
   fragment?: boolean;
   /**
@@ -39,6 +44,7 @@ export interface WatchOptions extends RangeOptions {
 
 /** A change to one key. */
 export interface WatchEvent {
+  /** Whether the key was written or deleted (an expired lease's keys come as deletes). */
   type: "put" | "delete";
   /** The key after the change (for a delete: the key with `modRevision` of the delete and no value). */
   kv: KeyValue;
@@ -48,6 +54,10 @@ export interface WatchEvent {
 
 /** One delivery of a watcher: zero or more events, all from consecutive revisions. */
 export interface WatchResponse {
+  /**
+   * Header of the member that answered; `header.revision` is the store's revision when etcd sent the response, which
+   * may be past the last event (resume from the last event's `modRevision + 1`, not from this).
+   */
   header: ResponseHeader;
   /** The events, in revision order (empty for created and progress responses). */
   events: WatchEvent[];
@@ -67,6 +77,7 @@ export type WatchState = "connecting" | "watching" | "reconnecting" | "closed";
 
 /** A watcher's state change, for connection indicators. */
 export interface WatchStateChange {
+  /** The state the watcher is now in. */
   state: WatchState;
   /** The endpoint the watch runs on, when known. */
   endpoint?: string;
