@@ -517,6 +517,53 @@ describe("search, bulk delete, keyboard, small screens, dark mode", () => {
     await client.lease.revoke(lease.id);
   });
 
+  it("copies and renames a prefix of 151 keys in txns of 64, keeping values and leases, refusing a non-empty or overlapping target", async () => {
+    const lease = await client.lease.grant(600);
+    await client.txn({ success: Array.from({ length: 75 }, (_, i) => op.put(`r2/src/k${String(i).padStart(3, "0")}`, `v${i}`)) });
+    await client.txn({ success: Array.from({ length: 75 }, (_, i) => op.put(`r2/src/k${String(i + 75).padStart(3, "0")}`, `v${i + 75}`)) });
+    await client.put("r2/src/sub/deep", new Uint8Array([0, 1, 2]), { lease: lease.id });
+    await client.put("r2/busy/x", "in the way");
+    const listed = async (p: string) => (await client.get(p, { prefix: true })).kvs.map((kv) => [new TextDecoder().decode(kv.key).slice(p.length), Array.from(kv.value), kv.lease]);
+    const source = await listed("r2/src/");
+    expect(source).toHaveLength(151);
+    let txns = 0;
+    const countTxns = (req: { url(): string }) => {
+      if (req.url().endsWith("/etcdserverpb.KV/Txn")) txns++;
+    };
+    page.on("request", countTxns);
+    try {
+      await open("#/keys?prefix=r2/src/");
+      const form = page.locator("dialog.form");
+      await page.getByRole("button", { name: "Copy prefix…" }).click();
+      await expect.poll(() => form.locator("h3").textContent()).toBe("Copy 151 keys under r2/src/");
+      await form.locator('input[name="target"]').fill("r2/busy/");
+      await form.getByRole("button", { name: "Copy", exact: true }).click();
+      await expect.poll(() => form.locator(".form-error").textContent()).toBe("1 keys exist under r2/busy/ already: choose an empty prefix. prefix-not-empty");
+      await form.locator('input[name="target"]').fill("r2/src/inner/");
+      await form.getByRole("button", { name: "Copy", exact: true }).click();
+      await expect.poll(() => form.locator(".form-error").textContent()).toMatch(/overlap.*prefixes-overlap$/);
+      expect(txns).toBe(0);
+      await form.locator('input[name="target"]').fill("r2/copy/");
+      await shot("prefix-copy");
+      await form.getByRole("button", { name: "Copy", exact: true }).click();
+      await expect.poll(() => listed("r2/copy/")).toEqual(source);
+      // 151 keys: 64 + 64 + 23.
+      await expect.poll(() => txns).toBe(3);
+      expect(await listed("r2/src/")).toEqual(source);
+
+      await page.getByRole("button", { name: "Rename prefix…" }).click();
+      await form.locator('input[name="target"]').fill("r2/moved/");
+      await form.getByRole("button", { name: "Rename", exact: true }).click();
+      await expect.poll(() => listed("r2/moved/")).toEqual(source);
+      expect(await listed("r2/src/")).toEqual([]);
+      await expect.poll(() => page.evaluate(() => location.hash)).toBe("#/keys?prefix=r2/moved/");
+      expect(txns).toBe(6);
+    } finally {
+      page.off("request", countTxns);
+      await client.lease.revoke(lease.id);
+    }
+  });
+
   it("moves through the tree with the keyboard and keeps focus when a directory opens", async () => {
     for (const k of ["kb/a/1", "kb/a/2", "kb/b", "kb/c/1"]) await client.put(k, "v");
     await open("#/keys?prefix=kb/");
@@ -799,6 +846,8 @@ describe("several clusters", () => {
       const ownOrigin = new URL(own.url).origin;
       expect(await cors.textContent()).toContain(`The proxy at ${proxy3Url} answers but does not allow this page's origin (${ownOrigin}). Start it with --allow-origin ${ownOrigin}`);
       expect(await page.locator('#notices .notice.error[data-kind="blocked-by-csp"]').count()).toBe(0);
+      // The tree says it could not list, not "(no keys)".
+      expect(await page.getByTestId("list-failed").textContent()).toMatch(/^Could not list these keys/);
       await shot("cors-refused");
       await connections.selectOption("+forget");
     } finally {

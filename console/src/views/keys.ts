@@ -7,6 +7,7 @@ import { ConsoleError } from "../errors.js";
 import { listLevel, type TreeEntry } from "../key-tree.js";
 import { confirmAction, formDialog, showInfo } from "../ui.js";
 import { searchKeys } from "../key-search.js";
+import { prefixActions } from "./prefix-actions.js";
 import { transferButtons } from "./transfer-buttons.js";
 import { eventFeed } from "./event-feed.js";
 import { createKey, keyDetail, keyHref, type KeyDetail } from "./key-detail.js";
@@ -27,6 +28,8 @@ interface Level {
   loading: boolean;
   /** etcd refused to list it (permission-denied): the user is offered prefixes they may open instead. */
   denied?: boolean;
+  /** The last page failed otherwise (the notice says why): offer a retry rather than "(no keys)". */
+  failed?: boolean;
 }
 
 const id = (key: Uint8Array) => encodeKeyParam(key);
@@ -131,7 +134,9 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
       : null;
     const empty = level.denied
       ? h("li", { class: "denied", "data-testid": "denied" }, deniedHelp(level.prefix))
-      : !level.cursor && level.entries.length === 0 && !level.loading ? h("li", { class: "muted" }, "(no keys)") : null;
+      : level.failed && !level.loading
+        ? h("li", { class: "bad", "data-testid": "list-failed" }, "Could not list these keys (see the notice). ", h("button", { class: "link", onclick: () => void loadPage(level) }, "retry"))
+        : !level.cursor && level.entries.length === 0 && !level.loading ? h("li", { class: "muted" }, "(no keys)") : null;
     // Re-rendering replaces the items: keep the keyboard focus on the same item (Enter on a directory, live events).
     const focused = document.activeElement;
     const focusedItem = focused instanceof HTMLElement && level.list.contains(focused) ? focused.closest("li[data-key]") : null;
@@ -158,6 +163,7 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
   const loadPage = async (level: Level) => {
     level.loading = true;
     level.denied = false;
+    level.failed = false;
     schedule(level);
     try {
       const page = await listLevel(app.client, level.prefix, { pageSize: PAGE_SIZE, after: level.cursor, signal: abort.signal });
@@ -166,7 +172,10 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     } catch (err) {
       // Not allowed to list here: say so in place and offer a prefix, rather than an error notice.
       if (isDenied(err)) level.denied = true;
-      else if (!abort.signal.aborted) app.handleError(err, `listing ${displayKey(level.prefix) || "keys"}`);
+      else if (!abort.signal.aborted) {
+        level.failed = true;
+        app.handleError(err, `listing ${displayKey(level.prefix) || "keys"}`);
+      }
     } finally {
       level.loading = false;
       schedule(level);
@@ -382,25 +391,6 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
   };
   document.addEventListener("keydown", slash, { signal: abort.signal });
 
-  // ---- delete a prefix: count first, confirm by typing it, one DeleteRange ----
-  const deletePrefix = prefix.length === 0 ? null : h("button", {
-    class: "danger",
-    onclick: async () => {
-      try {
-        const { count } = await app.client.get(prefix, { prefix: true, countOnly: true });
-        const name = displayKey(prefix);
-        if (count === 0n) return showInfo(`No keys under ${name}`);
-        await formDialog(`Delete ${count} keys under ${name}?`, [{ name: "confirm", label: `Type ${name} to confirm`, required: true }], async (values) => {
-          if (values.confirm !== name) throw new ConsoleError("not-confirmed", `Type the prefix exactly (${name}) to delete its keys.`);
-          const r = await app.client.delete(prefix, { prefix: true });
-          showInfo(`Deleted ${r.deleted} keys under ${name}`);
-        }, "Delete", h("p", null, "Every key under this prefix is deleted in one request. This cannot be undone."));
-      } catch (err) {
-        app.handleError(err, "delete prefix");
-      }
-    },
-  }, "Delete prefix…");
-
   // ---- layout ----
   const crumbs = h("nav", { class: "crumbs", "aria-label": "prefix" });
   const segments: Array<[string, Uint8Array]> = [["(root)", new Uint8Array()]];
@@ -450,7 +440,7 @@ export function keysView(app: App, root: HTMLElement, params: URLSearchParams, r
     h(
       "div",
       { class: "keys-view" },
-      h("div", { class: "toolbar" }, crumbs, goto, searchForm, newKey, ...transferButtons(app, prefix), deletePrefix, deletePicked),
+      h("div", { class: "toolbar" }, crumbs, goto, searchForm, newKey, ...transferButtons(app, prefix), ...prefixActions(app, prefix), deletePicked),
       results,
       h("div", { class: "panes" }, h("div", { class: "tree-pane" }, tree), detailSlot),
       feed.element,
