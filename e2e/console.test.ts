@@ -1,7 +1,7 @@
 // The console in real Chromium, through its proxy, against a real 3-member etcd: every view, checked against
 // etcdctl. Screenshots of each view go to test-results/console/.
 import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -436,17 +436,33 @@ describe("search, bulk delete, keyboard, small screens, dark mode", () => {
     expect(deletes).toHaveLength(1);
   });
 
-  it("exports a prefix as JSON (binary values in base64) and imports it back after a dry run, in txns of 128", async () => {
+  it("exports a prefix as JSON (binary values in base64) and as etcdctl prints it (text and -w json), and imports it back after a dry run, in txns of 128", async () => {
     await client.put("x1/a", "text");
     await client.put("x1/b", new Uint8Array([0xff, 0x00, 0x7f]));
     await client.put("x1/c", "keep");
     for (let i = 0; i < 300; i++) await client.put(`x1/many/${String(i).padStart(3, "0")}`, `v${i}`);
     await open("#/keys?prefix=x1/");
-    const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export" }).click()]);
     const dir = mkdtempSync(join(tmpdir(), "console-export-"));
+    /** Exports the open prefix in `format` (the dialog's label) into a file; returns its path. */
+    const exportAs = async (format: string, name: string) => {
+      await page.getByRole("button", { name: "Export…" }).click();
+      const dialog = page.locator("dialog.form");
+      await dialog.locator('select[name="format"]').selectOption(format);
+      const [download] = await Promise.all([page.waitForEvent("download"), dialog.getByRole("button", { name: "Export" }).click()]);
+      await download.saveAs(join(dir, name));
+      return join(dir, name);
+    };
     try {
-      const file = join(dir, "export.json");
-      await download.saveAs(file);
+      // etcdctl's two outputs, as etcdctl itself prints them for the same prefix.
+      const text = readFileSync(await exportAs("etcdctl text", "export.txt"));
+      expect(text.toString("utf8")).toBe(await etcd.etcdctl(["get", "--prefix", "x1/"]));
+      expect(text.includes(Buffer.from("x1/b\n\xff\x00\x7f\n", "latin1"))).toBe(true);
+      const asEtcdctl = JSON.parse(readFileSync(await exportAs("etcdctl JSON (-w json)", "export.etcdctl.json"), "utf8"));
+      const byEtcdctl = JSON.parse(await etcd.etcdctl(["get", "--prefix", "x1/", "-w", "json"]));
+      expect(asEtcdctl.kvs).toEqual(byEtcdctl.kvs);
+      expect([asEtcdctl.count, asEtcdctl.header.revision]).toEqual([byEtcdctl.count, byEtcdctl.header.revision]);
+
+      const file = await exportAs("json", "export.json");
       const exported = JSON.parse(readFileSync(file, "utf8")) as { format: string; keys: { key: string; value: string; valueEncoding?: string }[] };
       expect(exported.format).toBe("etcd-connect-export");
       expect(exported.keys).toHaveLength(303);
@@ -473,6 +489,16 @@ describe("search, bulk delete, keyboard, small screens, dark mode", () => {
       expect((await client.get("x1/many/", { prefix: true, countOnly: true })).count).toBe(300n);
       page.off("request", countTxn);
       expect(txns).toBe(3 + 3); // the dry run's gets and the puts, 128 per txn each
+
+      // etcdctl's JSON imports too.
+      const dump = join(dir, "dump.json");
+      writeFileSync(dump, await etcd.etcdctl(["get", "--prefix", "x1/many/", "-w", "json"]));
+      await client.delete("x1/many/", { prefix: true });
+      await page.getByTestId("import-file").setInputFiles(dump);
+      await expect.poll(() => plan.locator("p").first().textContent()).toBe("300 to create, 0 to change, 0 already the same.");
+      await page.locator("dialog.confirm").getByRole("button", { name: "Apply" }).click();
+      await expect.poll(async () => (await client.get("x1/many/", { prefix: true, countOnly: true })).count).toBe(300n);
+      expect(await get("x1/many/299")).toBe("v299");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

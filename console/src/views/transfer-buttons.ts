@@ -2,24 +2,37 @@
 import type { App } from "../app.js";
 import { h } from "../dom.js";
 import { displayKey } from "../format.js";
-import { applyImport, exportKeys, parseExport, planImport } from "../transfer.js";
-import { confirmAction, showInfo } from "../ui.js";
+import { applyImport, parseExport, planImport, readKeys, toEtcdctlJson, toEtcdctlText, toExportFile } from "../transfer.js";
+import { confirmAction, formDialog, showInfo } from "../ui.js";
+
+/** The export formats offered, by their label in the dialog. */
+const FORMATS = {
+  json: { id: "json", suffix: ".json", type: "application/json" },
+  "etcdctl text": { id: "etcdctl", suffix: ".txt", type: "application/octet-stream" },
+  "etcdctl JSON (-w json)": { id: "etcdctl-json", suffix: ".etcdctl.json", type: "application/json" },
+} as const;
 
 /** Buttons that export the open prefix (everything at the root) and import a file into etcd after a dry run. */
 export function transferButtons(app: App, prefix: Uint8Array): HTMLElement[] {
   const exportButton = h("button", {
-    onclick: async () => {
-      try {
-        const file = await exportKeys(app.client, prefix);
-        const name = `etcd-export-${(displayKey(prefix) || "all").replace(/[^\w.-]+/g, "_")}-rev${file.revision}.json`;
-        const link = h("a", { href: URL.createObjectURL(new Blob([JSON.stringify(file, null, 1)], { type: "application/json" })), download: name });
-        link.click();
-        showInfo(`Exported ${file.keys.length} keys at revision ${file.revision}`);
-      } catch (err) {
-        app.handleError(err, "export");
-      }
-    },
-  }, "Export");
+    onclick: () =>
+      void formDialog(
+        `Export ${displayKey(prefix) || "every key"}`,
+        [{ name: "format", label: "Format", type: "select", options: Object.keys(FORMATS), value: "json" }],
+        async (values) => {
+          const format = FORMATS[values.format as keyof typeof FORMATS] ?? FORMATS.json;
+          const read = await readKeys(app.client, prefix);
+          const base = `etcd-export-${(displayKey(prefix) || "all").replace(/[^\w.-]+/g, "_")}-rev${read.header.revision}`;
+          const body = format.id === "etcdctl" ? toEtcdctlText(read) : format.id === "etcdctl-json" ? toEtcdctlJson(read) : JSON.stringify(toExportFile(read, prefix), null, 1);
+          const link = h("a", { href: URL.createObjectURL(new Blob([body as BlobPart], { type: format.type })), download: `${base}${format.suffix}` });
+          link.click();
+          setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+          showInfo(`Exported ${read.kvs.length} keys at revision ${read.header.revision}`);
+        },
+        "Export",
+        h("p", { class: "muted" }, "Every key under this prefix, read at one revision. JSON can be imported here; etcdctl text is what etcdctl get --prefix prints; etcdctl JSON is what etcdctl get --prefix -w json prints, and can be imported too."),
+      ),
+  }, "Export…");
 
   const picker = h("input", { type: "file", accept: "application/json,.json", hidden: true, "data-testid": "import-file" });
   picker.addEventListener("change", async () => {
