@@ -2,7 +2,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createProxy, type EtcdProxy, type ProxyLogLevel } from "../src/proxy/index.js";
-import { buildConsole, scriptSize, type ConsoleFile } from "./build.js";
+import { buildConsole, scriptSize, type ConsoleFile, type ScriptSize } from "./build.js";
 
 /** Options of {@link startConsole}. */
 export interface ConsoleServerOptions {
@@ -32,8 +32,8 @@ export interface ConsoleServer {
   /** The proxy's URL (what the console's config.json names). */
   proxyUrl: string;
   proxy: EtcdProxy;
-  /** Size of the console's script in bytes (minified, and min+gzip). */
-  size: { minified: number; gzip: number };
+  /** Sizes of the console's scripts in bytes: what loads at start, and the editor loaded on first use. */
+  size: ScriptSize;
   /** Stops the static server and the proxy. */
   close(): Promise<void>;
 }

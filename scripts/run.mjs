@@ -83,7 +83,7 @@ async function start() {
     }
     console.log(`etcd console: ${server.url}`);
     console.log(`  proxy:     ${server.proxyUrl} -> etcd ${options.endpoints.join(", ")}`);
-    console.log(`  console.js ${(server.size.gzip / 1024).toFixed(1)} KB min+gzip`);
+    console.log(`  scripts:   ${(server.size.gzip / 1024).toFixed(1)} KB min+gzip at start, editor ${(server.size.lazyGzip / 1024).toFixed(1)} KB when first opened`);
     console.log("Press Ctrl-C to stop.");
   } catch (err) {
     console.error(`etcd-connect: the console did not start: ${err?.stack ?? err}`);
