@@ -34,6 +34,11 @@ const packages = {
   etcdctl: { bin: () => "/usr/bin/etcdctl", debian: ["etcd-client"] },
   chromium: { bin: () => process.env.CHROMIUM_BIN || "/usr/bin/chromium", debian: ["chromium"] },
   openssl: { bin: () => "/usr/bin/openssl", debian: ["openssl"] },
+  firefox: { bin: () => process.env.FIREFOX_BIN || "/usr/bin/firefox-esr", debian: ["firefox-esr"] },
+  // WebKitWebDriver; its package depends on libwebkit2gtk-4.1-0, which holds the MiniBrowser it drives.
+  webkitdriver: { bin: () => "/usr/bin/WebKitWebDriver", debian: ["webkit2gtk-driver"] },
+  minibrowser: { bin: () => process.env.MINIBROWSER_BIN || "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser", debian: ["webkit2gtk-driver"] },
+  xvfb: { bin: () => "/usr/bin/Xvfb", debian: ["xvfb"] },
 };
 
 /**
