@@ -59,11 +59,17 @@ export async function launch(): Promise<EngineBrowser> {
   let driver: ChildProcess | undefined;
   let base = "";
   let session: string | undefined;
+  // If the test process exits without close() (a crash, process.exit), the driver and X server go with it.
+  const onExit = () => {
+    for (const child of [driver, xvfb]) if (child?.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+  };
+  process.once("exit", onExit);
   const close = async () => {
     if (session) await command(base, "DELETE", `/session/${session}`, undefined, 15000).catch(() => {});
     session = undefined;
     await stop(driver);
     await stop(xvfb);
+    process.off("exit", onExit);
   };
   try {
     const x = await startXvfb();
