@@ -259,8 +259,9 @@ export function browserSuite(engine: EngineName): void {
       await expect.poll(watchers).toBe(0);
     }, 30000);
 
-    // WebKitGTK (libsoup 3.2) opens a connection per request even over HTTP/2, at most 6 per origin: 5 watches leave
-    // room for the puts. Chromium and Firefox multiplex every call on one connection.
+    // WebKitGTK (libsoup 3.2) negotiates HTTP/2 but opens a new connection for each call in flight, at most 6 per
+    // origin, so a 6th watch would hold back the puts (README, "Connections"). Chromium and Firefox multiplex every
+    // call on one connection.
     const h2Watches = engine === "webkit" ? 5 : 20;
     it(`runs ${h2Watches} watches plus a put over HTTP/2 with TLS`, async () => {
       const requests: string[] = [];
