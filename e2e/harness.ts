@@ -1,5 +1,5 @@
 // Browser e2e plumbing: the test page (built from the package's browser entry),
-// a static server for it on its own origin, certificates, and Chromium.
+// a static server for it on its own origin, certificates, and Chromium (the other engines: engines/).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { type Server, createServer } from "node:http";

@@ -30,10 +30,19 @@ export function ensureNodeModules() {
 }
 
 const packages = {
-  etcd: { bin: () => "/usr/bin/etcd", debian: ["etcd-server"] },
-  etcdctl: { bin: () => "/usr/bin/etcdctl", debian: ["etcd-client"] },
-  chromium: { bin: () => process.env.CHROMIUM_BIN || "/usr/bin/chromium", debian: ["chromium"] },
+  etcd: { bin: () => "/usr/bin/etcd", debian: ["etcd-server"], env: "ETCD_BIN" },
+  etcdctl: { bin: () => "/usr/bin/etcdctl", debian: ["etcd-client"], env: "ETCDCTL_BIN" },
+  chromium: { bin: () => process.env.CHROMIUM_BIN || "/usr/bin/chromium", debian: ["chromium"], env: "CHROMIUM_BIN" },
   openssl: { bin: () => "/usr/bin/openssl", debian: ["openssl"] },
+  firefox: { bin: () => process.env.FIREFOX_BIN || "/usr/bin/firefox-esr", debian: ["firefox-esr"], env: "FIREFOX_BIN" },
+  // WebKitWebDriver; its package depends on libwebkit2gtk-4.1-0, which holds the MiniBrowser it drives.
+  webkitdriver: { bin: () => "/usr/bin/WebKitWebDriver", debian: ["webkit2gtk-driver"] },
+  minibrowser: {
+    bin: () => process.env.MINIBROWSER_BIN || "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser",
+    debian: ["webkit2gtk-driver"],
+    env: "MINIBROWSER_BIN",
+  },
+  xvfb: { bin: () => "/usr/bin/Xvfb", debian: ["xvfb"] },
 };
 
 /**
@@ -47,10 +56,11 @@ export function ensureSystem(names) {
   const debs = [...new Set(missing.flatMap((n) => packages[n].debian))];
   const canApt = process.getuid?.() === 0 && existsSync("/usr/bin/apt-get");
   if (!canApt) {
+    const envs = missing.map((n) => packages[n].env).filter(Boolean);
     fail(
       `etcd-connect needs ${missing.join(", ")}, which is not installed.\n` +
-        `Install it with:  sudo apt-get install -y ${debs.join(" ")}\n` +
-        `or point ETCD_BIN / ETCDCTL_BIN at the binaries.`,
+        `Install it with:  sudo apt-get install -y ${debs.join(" ")}` +
+        (envs.length > 0 ? `\nor point ${envs.join(" / ")} at the binaries.` : ""),
     );
   }
   console.error(`etcd-connect: installing ${debs.join(" ")} with apt-get...`);

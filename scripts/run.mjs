@@ -95,7 +95,8 @@ async function start() {
 
 async function test() {
   ensureNodeModules();
-  ensureSystem(["chromium", "openssl"]);
+  // The browser suite's engines: Chromium, Firefox, and WebKit (MiniBrowser via WebKitWebDriver, under Xvfb).
+  ensureSystem(["chromium", "firefox", "webkitdriver", "minibrowser", "xvfb", "openssl"]);
   const vitestArgs = process.argv.slice(3);
   // A run of chosen test files uses one version (ETCD_VERSION, default 3.6); the full run uses all of them.
   ensureEtcd(vitestArgs.length > 0 ? [etcdVersion()] : Object.keys(ETCD_VERSIONS));
