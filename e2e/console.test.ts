@@ -27,11 +27,40 @@ const pageErrors: string[] = [];
 /** Range calls the page made, by URL (counted from the browser's requests). */
 let rangeCalls = 0;
 
+/**
+ * The dataset every test runs beside: 10,000 keys of JSON, YAML, text and binary values under shop/ (users, services
+ * with four files each, sessions, flags), as an operator's cluster would hold.
+ */
+async function seedDataset(c: Client): Promise<void> {
+  const bytes = (seed: number, n: number) => Uint8Array.from({ length: n }, (_, i) => (seed * 31 + i * 17) & 0xff);
+  const ops = [];
+  for (let i = 0; i < 4000; i++) {
+    ops.push(op.put(`shop/users/u${String(i).padStart(5, "0")}`, JSON.stringify({ id: i, name: `user ${i}`, plan: i % 5 === 0 ? "pro" : "free", since: `2026-${String((i % 12) + 1).padStart(2, "0")}-01` })));
+  }
+  for (let i = 0; i < 500; i++) {
+    const svc = `shop/services/svc-${String(i).padStart(3, "0")}`;
+    ops.push(op.put(`${svc}/config.json`, JSON.stringify({ replicas: (i % 4) + 1, port: 8000 + i, tls: i % 2 === 0 })));
+    ops.push(op.put(`${svc}/deploy.yaml`, `image: registry.local/svc-${i}:1.${i % 10}\nresources:\n  cpu: ${(i % 8) * 250}m\n  memory: ${(i % 4) + 1}Gi\nenv:\n  - name: LOG_LEVEL\n    value: info\n`));
+    ops.push(op.put(`${svc}/README`, `Service ${i}: owned by team ${i % 9}.\nPage the on-call before restarting it.`));
+    ops.push(op.put(`${svc}/checksum`, bytes(i, 16)));
+  }
+  for (let i = 0; i < 3000; i++) ops.push(op.put(`shop/sessions/s${String(i).padStart(4, "0")}`, bytes(i + 7, 24)));
+  for (let i = 0; i < 1000; i++) ops.push(op.put(`shop/flags/flag-${String(i).padStart(3, "0")}`, i % 3 === 0 ? "on" : "off"));
+  const pending: Promise<unknown>[] = [];
+  for (let i = 0; i < ops.length; i += 128) {
+    pending.push(c.txn({ success: ops.slice(i, i + 128) }));
+    if (pending.length >= 8) await Promise.all(pending.splice(0));
+  }
+  await Promise.all(pending);
+}
+
 beforeAll(async () => {
   mkdirSync(shots, { recursive: true });
   server = await startConsole({ endpoints: etcd.endpoints, logLevel: "silent" });
-  console.log(`console.js: ${(server.size.minified / 1024).toFixed(1)} KB minified, ${(server.size.gzip / 1024).toFixed(1)} KB min+gzip`);
+  const size = server.size;
+  console.log(`console: ${(size.gzip / 1024).toFixed(1)} KB min+gzip at start (${(size.minified / 1024).toFixed(1)} KB minified), editor ${(size.lazyGzip / 1024).toFixed(1)} KB min+gzip when first opened`);
   client = await connect({ endpoints: etcd.endpoints });
+  await seedDataset(client);
   browser = await launchChromium();
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   page = await context.newPage();
@@ -49,7 +78,17 @@ afterAll(async () => {
 
 /** Opens a view of the console (a URL fragment such as `#/keys?prefix=a/`) and waits for its first render. */
 async function open(hash: string): Promise<void> {
+  // A fresh document each time (a goto that changes only the hash would keep the last test's page and dialogs).
+  await page.goto("about:blank");
   await page.goto(`${server.url}${hash}`);
+  await page.locator("main#view > *").first().waitFor();
+}
+
+/** Goes to another view in the same document (as the console's own links do), keeping the tab's sign-in. */
+async function go(hash: string): Promise<void> {
+  await page.evaluate((h) => {
+    location.hash = h;
+  }, hash);
   await page.locator("main#view > *").first().waitFor();
 }
 
@@ -89,6 +128,34 @@ async function editAndSave(text: string): Promise<void> {
 }
 
 describe("keys", () => {
+  it("browses the 10,000-key dataset: the root, a directory of 4,000 users, a service's YAML, a search across everything", async () => {
+    expect((await client.get("shop/", { prefix: true, countOnly: true })).count).toBe(10_000n);
+    await open("#/keys");
+    await expect.poll(() => treeItems().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key))).toContain("shop/");
+    await treeItem("shop/").locator(":scope > .toggle").click();
+    const shop = treeItem("shop/").locator(":scope > ul");
+    await expect.poll(() => treeItems(shop).evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key))).toEqual(["shop/flags/", "shop/services/", "shop/sessions/", "shop/users/"]);
+    await shot("keys-root");
+    await open("#/keys?prefix=shop/users/");
+    // The first page of 100, then more on demand.
+    await expect.poll(() => treeItems().count()).toBe(100);
+    expect(await treeItems().first().getAttribute("data-key")).toBe("shop/users/u00000");
+    await open("#/keys?prefix=shop/services/svc-042/&key=shop/services/svc-042/deploy.yaml");
+    await expect.poll(() => page.getByTestId("value").textContent()).toMatch(/^image: registry\.local\/svc-42:1\.2\nresources:/);
+    await open("#/keys?prefix=shop/services/svc-042/&key=shop/services/svc-042/checksum");
+    await expect.poll(() => page.getByTestId("value").getAttribute("data-kind")).toBe("binary");
+    await page.locator('input[type="search"]').fill("svc-042/");
+    await page.getByRole("checkbox", { name: "everywhere" }).check();
+    await page.getByRole("button", { name: "Search" }).click();
+    const results = page.getByTestId("search-results");
+    await expect.poll(() => results.locator("li").allTextContents(), { timeout: 20000 }).toEqual(
+      ["README", "checksum", "config.json", "deploy.yaml"].map((f) => `shop/services/svc-042/${f}`),
+    );
+    const scanned = Number((await results.textContent())!.match(/of ([\d,]+) all keys/)![1]!.replace(/,/g, ""));
+    expect(scanned).toBeGreaterThanOrEqual(10_000);
+    await shot("search-everywhere");
+  });
+
   it("shows seeded keys as a tree, lazily, with text, JSON and binary values", async () => {
     await etcd.etcdctl(["put", "t1/app/config/db", '{"host":"db.internal","port":5432,"tls":true}']);
     await etcd.etcdctl(["put", "t1/app/config/feature", "dark-mode on"]);
@@ -283,6 +350,10 @@ describe("keys", () => {
       await shot("key-editor-review");
       await save.click();
       await expect.poll(() => get("t12/conf.json")).toBe('{"name":"api","replicas":3,"zones":["a","b"]}');
+      // Loaded once per page: a second editor on this page does not load it again.
+      await page.getByRole("button", { name: "Edit" }).click();
+      await expect.poll(() => editorText()).toBe(JSON.stringify({ name: "api", replicas: 3, zones: ["a", "b"] }, null, 2));
+      await editor().getByRole("button", { name: "Cancel" }).click();
       expect(chunks).toHaveLength(1);
 
       // YAML: detected, validated, formatted; invalid YAML is saved only after ticking "save it anyway".
@@ -314,7 +385,8 @@ describe("keys", () => {
       await editor().getByRole("button", { name: "Review changes" }).click();
       await editor().getByRole("button", { name: "Save" }).click();
       await expect.poll(async () => Array.from((await client.get("t12/blob")).kvs[0]!.value)).toEqual([0xde, 0xad, 0xbe, 0xef, 0x00, 0x02, 0xff]);
-      expect(chunks).toHaveLength(1);
+      // Three pages (open() loads a fresh document), one load of the editor each.
+      expect(chunks).toHaveLength(3);
     } finally {
       page.off("request", onRequest);
       page.off("console", onConsole);
@@ -409,10 +481,11 @@ describe("search, bulk delete, keyboard, small screens, dark mode", () => {
     await page.getByRole("checkbox", { name: "everywhere" }).check();
     await page.getByRole("checkbox", { name: "values" }).check();
     await page.getByRole("button", { name: "Search" }).click();
-    await expect.poll(() => results.locator("li").allTextContents()).toEqual(["s1/conf/needlein value"]);
+    // (Values are read 100 keys per call: across the 10,000-key dataset this takes a few seconds.)
+    await expect.poll(() => results.locator("li").allTextContents(), { timeout: 30000 }).toEqual(["s1/conf/needlein value"]);
     await page.locator('input[type="search"]').fill("no-such-thing");
     await page.getByRole("button", { name: "Search" }).click();
-    await expect.poll(() => results.textContent()).toMatch(/No match for "no-such-thing" in [\d,]+ all keys\. Search finds the text anywhere in a key or value/);
+    await expect.poll(() => results.textContent(), { timeout: 30000 }).toMatch(/No match for "no-such-thing" in [\d,]+ all keys\. Search finds the text anywhere in a key or value/);
   });
 
   it("deletes a prefix after showing its count and the typed prefix, in one DeleteRange", async () => {
@@ -429,6 +502,7 @@ describe("search, bulk delete, keyboard, small screens, dark mode", () => {
     await dialog.locator('input[name="confirm"]').fill("d1/");
     await dialog.getByRole("button", { name: "Delete" }).click();
     await expect.poll(() => dialog.locator(".form-error").textContent()).toMatch(/Type the prefix exactly/);
+    await shot("delete-prefix");
     expect((await etcd.etcdctl(["get", "d1/doomed/", "--prefix", "--keys-only"])).split("\n").filter(Boolean)).toHaveLength(30);
     await dialog.locator('input[name="confirm"]').fill("d1/doomed/");
     await dialog.getByRole("button", { name: "Delete" }).click();
@@ -943,7 +1017,7 @@ describe("auth", () => {
       await expect.poll(() => page.locator("header .user").textContent()).toMatch(/signed in as alice/);
       // Alice may read app/ only: the root says so in place, offers a prefix, and the badge still says connected.
       await etcd.etcdctl(["--user", "root:rootpw", "put", "app/visible", "yes"]);
-      await open("#/keys");
+      await go("#/keys");
       const denied = page.getByTestId("denied");
       await expect.poll(() => denied.locator("p").first().textContent()).toBe("You may not list every key as alice. Open a prefix you have access to:");
       await expect.poll(() => page.getByTestId("connection").getAttribute("data-state")).toBe("connected");
@@ -953,9 +1027,9 @@ describe("auth", () => {
       await denied.getByRole("button", { name: "Open" }).click();
       await expect.poll(() => treeItems().evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.key))).toEqual(["app/visible"]);
       // The prefix is remembered for the next time.
-      await open("#/keys");
+      await go("#/keys");
       await expect.poll(() => denied.getByRole("link", { name: "app/" }).count()).toBe(1);
-      await open("#/cluster");
+      await go("#/cluster");
       await expect.poll(() => page.getByTestId("alarms").textContent()).toBe("No alarms.");
       await expect.poll(() => rows().count()).toBe(3);
     } finally {
@@ -995,7 +1069,7 @@ describe("npm run build:console", () => {
     const out = mkdtempSync(join(tmpdir(), "etcd-console-build-"));
     const host = createServer((req, res) => {
       const name = req.url === "/" ? "index.html" : (req.url ?? "").slice(1).split("?")[0]!;
-      if (!/^[\w.-]+$/.test(name) || !existsSync(join(out, name))) return void res.writeHead(404).end();
+      if (!/^(chunks\/)?[\w.-]+$/.test(name) || !existsSync(join(out, name))) return void res.writeHead(404).end();
       const type = name.endsWith(".js") ? "text/javascript" : name.endsWith(".css") ? "text/css" : name.endsWith(".json") ? "application/json" : "text/html";
       res.writeHead(200, { "content-type": type }).end(readFileSync(join(out, name)));
     });
@@ -1010,14 +1084,19 @@ describe("npm run build:console", () => {
           const args = ["run", "build:console", "--silent", "--", "--out", out, "--endpoints", proxyUrl, "--title", "staging"];
           execFile("npm", args, { cwd: join(import.meta.dirname, "..") }, (err, stdout) => (err ? reject(err) : resolve({ stdout })));
         });
-        expect(build.stdout).toMatch(/^console built into .+: console\.js [\d.]+ KB minified, [\d.]+ KB min\+gzip$/m);
-        expect(readdirSync(out).sort()).toEqual(["config.json", "console.css", "console.js", "index.html"]);
+        expect(build.stdout).toMatch(/^console built into .+: [\d.]+ KB min\+gzip at start \([\d.]+ KB minified\), editor [\d.]+ KB min\+gzip loaded when first opened$/m);
+        expect(readdirSync(out).sort()).toEqual(["chunks", "config.json", "console.css", "console.js", "index.html"]);
+        expect(readdirSync(join(out, "chunks")).some((f) => /^value-editor-\w+\.js$/.test(f))).toBe(true);
         expect(JSON.parse(readFileSync(join(out, "config.json"), "utf8"))).toEqual({ endpoints: [proxyUrl], title: "staging" });
 
         await etcd.etcdctl(["put", "t7/hosted", "from a static host"]);
         await page.goto(`${origin}/#/keys?prefix=t7/&key=t7/hosted`);
         await expect.poll(() => page.getByTestId("value").textContent()).toBe("from a static host");
         expect(await page.title()).toBe("staging – etcd console");
+        // The editor's chunk loads from the static host too.
+        await page.getByRole("button", { name: "Edit" }).click();
+        await expect.poll(() => editorText()).toBe("from a static host");
+        await editor().getByRole("button", { name: "Cancel" }).click();
       } finally {
         await hosted.close();
       }
