@@ -1,11 +1,13 @@
 // The packed package as a user gets it: one `npm pack`, installed with `--engine-strict` under every supported Node
-// line, type-checked by fresh projects (test/consumers/, skipLibCheck: false), run against etcd, built with Vite, and
-// linted by publint and arethetypeswrong.
+// line, type-checked by fresh projects (test/consumers/, skipLibCheck: false), run against etcd (Node projects under
+// each line; the Vite-built page in Chromium through the package's proxy), and linted by publint and arethetypeswrong.
 import { execFileSync, spawn } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { launchChromium, servePage } from "../e2e/harness.js";
 import { NODE_LINES, ensureNode } from "../scripts/ensure.mjs";
 import { useEtcd } from "./harness/etcd.js";
 
@@ -137,12 +139,14 @@ describe("a Node project (node16, nodenext and bundler resolution, @types/node)"
 
 describe("a browser project (bundler resolution, browser condition, DOM types, no @types/node)", () => {
   let dir = "";
+  let vite: Awaited<ReturnType<typeof run>>;
 
   beforeAll(async () => {
     const r = await install("browser", join(tmp, "browser"), ensureNode(newest));
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/EBADENGINE/);
     dir = r.dir;
+    vite = await run(process.execPath, [bin("vite", "bin/vite.js"), "build", "--logLevel", "warn"], { cwd: dir });
   }, 180000);
 
   it("type-checks with skipLibCheck: false, and the Node transport is not there", async () => {
@@ -152,14 +156,35 @@ describe("a browser project (bundler resolution, browser condition, DOM types, n
     expect(wrong.stdout).toMatch(/has no exported member named 'createNodeTransport'/);
   }, 60000);
 
-  it("builds with Vite from the package's browser entry", async () => {
-    const r = await run(process.execPath, [bin("vite", "bin/vite.js"), "build", "--logLevel", "warn"], { cwd: dir });
-    expect(r.code, r.stdout + r.stderr).toBe(0);
+  it("builds with Vite from the package's browser entry", () => {
+    expect(vite.code, vite.stdout + vite.stderr).toBe(0);
     // Vite warns when it stubs out a Node built-in for the browser: nothing of the Node entry may reach the bundle.
-    expect(r.stdout + r.stderr).not.toMatch(/externalized for browser compatibility/);
+    expect(vite.stdout + vite.stderr).not.toMatch(/externalized for browser compatibility/);
     const assets = join(dir, "dist/assets");
     const code = readdirSync(assets).filter((f) => f.endsWith(".js")).map((f) => readFileSync(join(assets, f), "utf8")).join("\n");
     expect(code).toContain("application/grpc-web");
     expect(code).not.toMatch(/node:|__vite-browser-external|http2/);
+  });
+
+  it("puts, watches and gets in Chromium, through the package's own proxy", async () => {
+    expect(vite.code, vite.stdout + vite.stderr).toBe(0);
+    const assets = join(dir, "dist/assets");
+    const scripts = readdirSync(assets).filter((f) => f.endsWith(".js"));
+    expect(scripts).toHaveLength(1);
+    const site = await servePage(readFileSync(join(assets, scripts[0]!), "utf8"));
+    const { createProxy } = (await import(pathToFileURL(join(dir, "node_modules/etcd-connect/dist/src/proxy/index.js")).href)) as typeof import("../src/proxy/index.js");
+    const proxy = createProxy({ endpoints: etcd.endpoints, allowOrigins: [site.origin], logLevel: "silent" });
+    const browser = await launchChromium();
+    try {
+      const proxyUrl = (await proxy.listen(0)).url;
+      const page = await browser.newPage();
+      await page.goto(`${site.origin}/#proxy=${encodeURIComponent(proxyUrl)}`);
+      const result = await page.waitForFunction(() => document.body.dataset.result, undefined, { timeout: 20000 });
+      expect(JSON.parse((await result.jsonValue())!)).toEqual({ value: "2", seen: ["put 1", "put 2"] });
+    } finally {
+      await browser.close();
+      await proxy.close();
+      await site.close();
+    }
   }, 60000);
 });
