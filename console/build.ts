@@ -28,7 +28,7 @@ export async function buildConsole(): Promise<Map<string, ConsoleFile>> {
     target: "es2022",
     minify: true,
     // `etcd-connect` resolves to its browser entry in this checkout (src/web.ts).
-    conditions: ["etcd-connect-dev"],
+    alias: { "etcd-connect": "./src/web.ts" },
     // Dynamic imports (the editor: CodeMirror and `yaml`) become chunks the page loads when first needed.
     splitting: true,
     outdir: "/console",

@@ -19,8 +19,8 @@ export async function buildPage(): Promise<string> {
     format: "esm",
     platform: "browser",
     target: "es2022",
-    // Resolve the package to its sources (the dev condition maps browser -> src/web.ts).
-    conditions: ["etcd-connect-dev"],
+    // Resolve the package to its browser entry's sources (tsconfig.json's paths would give the Node entry).
+    alias: { "etcd-connect": "./src/web.ts" },
     write: false,
     logLevel: "silent",
   });

@@ -39,7 +39,7 @@ beforeAll(async () => {
     platform: "neutral",
     target: "es2022",
     mainFields: ["module", "main"],
-    conditions: ["etcd-connect-dev", "workerd", "worker", "browser"],
+    conditions: ["workerd", "worker", "browser"], alias: { "etcd-connect": "./src/web.ts" },
     outfile: join(dir, "worker.js"),
     logLevel: "silent",
   });

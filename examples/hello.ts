@@ -1,6 +1,6 @@
 // Hello world: connect, print the member list, round-trip a key.
-// Run with `npm start` (starts a throwaway etcd) or against your own cluster:
-//   ETCD_ENDPOINTS=http://127.0.0.1:2379 npm start
+// Run with `npm run example` (starts a throwaway etcd) or against your own cluster:
+//   ETCD_ENDPOINTS=http://127.0.0.1:2379 node --import tsx examples/hello.ts
 import { connect, text } from "etcd-connect";
 
 const endpoints = (process.env.ETCD_ENDPOINTS ?? "http://127.0.0.1:2379").split(",");

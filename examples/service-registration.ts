@@ -1,6 +1,6 @@
 // Service registration: publish this instance under services/api/ for as long
 // as the process lives, and notice at once if the registration is lost.
-//   ETCD_ENDPOINTS=http://127.0.0.1:2379 node --conditions=etcd-connect-dev --import tsx examples/service-registration.ts
+//   ETCD_ENDPOINTS=http://127.0.0.1:2379 node --import tsx examples/service-registration.ts
 import { connect } from "etcd-connect";
 
 const endpoints = (process.env.ETCD_ENDPOINTS ?? "http://127.0.0.1:2379").split(",");

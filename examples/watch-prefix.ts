@@ -1,5 +1,5 @@
 // Watch a prefix: print every change under "demo/" while this script writes a few keys.
-//   ETCD_ENDPOINTS=http://127.0.0.1:2379 node --conditions=etcd-connect-dev --import tsx examples/watch-prefix.ts
+//   ETCD_ENDPOINTS=http://127.0.0.1:2379 node --import tsx examples/watch-prefix.ts
 import { connect, text } from "etcd-connect";
 
 const endpoints = (process.env.ETCD_ENDPOINTS ?? "http://127.0.0.1:2379").split(",");

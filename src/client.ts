@@ -1,3 +1,5 @@
+// Declarations use Symbol.asyncDispose: projects whose lib lacks it (es2022 + dom, no @types/node) get its types here.
+/// <reference lib="esnext.disposable" preserve="true" />
 import { Code, createClient as createServiceClient } from "@connectrpc/connect";
 import {
   Auth as AuthService,

@@ -1,6 +1,7 @@
-// `npm start` (the console), `npm run example` (hello world), the examples and the packed package, run as a user would.
+// `npm start` (the console), `npm run example` (hello world) and the examples, run as a user would from a clone.
+// (The packed package: test/package.test.ts.)
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -165,7 +166,7 @@ describe("npm run example", () => {
 
 describe("examples", () => {
   it("watch-prefix.ts prints each change under the prefix once, in order", async () => {
-    const r = await run(process.execPath, ["--conditions=etcd-connect-dev", "--import", "tsx", "examples/watch-prefix.ts"], {
+    const r = await run(process.execPath, ["--import", "tsx", "examples/watch-prefix.ts"], {
       env: { ...process.env, ETCD_ENDPOINTS: etcd.endpoint },
     });
     expect(r.code, r.stderr).toBe(0);
@@ -183,7 +184,7 @@ describe("examples", () => {
 
 describe("service-registration example", () => {
   it("registers under a lease, stays registered past the TTL, and deregisters", async () => {
-    const r = await run(process.execPath, ["--conditions=etcd-connect-dev", "--import", "tsx", "examples/service-registration.ts"], {
+    const r = await run(process.execPath, ["--import", "tsx", "examples/service-registration.ts"], {
       env: { ...process.env, ETCD_ENDPOINTS: etcd.endpoint, RUN_FOR_MS: "6000" },
     });
     expect(r.code, r.stderr).toBe(0);
@@ -192,78 +193,4 @@ describe("service-registration example", () => {
     expect(r.stdout).toContain("deregistered: true; keeper done: true");
     expect(r.stdout).not.toContain("registration lost");
   }, 60000);
-});
-
-describe("npm pack", () => {
-  it("produces a package that a fresh Node project can import and use", async () => {
-    const tmp = mkdtempSync(join(tmpdir(), "etcd-connect-pack-"));
-    try {
-      const pack = await run("npm", ["pack", "--silent", "--pack-destination", tmp]);
-      expect(pack.code, pack.stderr).toBe(0);
-      const tarball = readdirSync(tmp).find((f) => f.endsWith(".tgz"))!;
-      expect(tarball).toBeDefined();
-      const app = join(tmp, "app");
-      await run("mkdir", ["-p", app]);
-      writeFileSync(join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }));
-      const install = await run("npm", ["install", "--silent", "--no-audit", "--no-fund", "--prefer-offline", join(tmp, tarball)], { cwd: app });
-      expect(install.code, install.stderr).toBe(0);
-      expect(existsSync(join(app, "node_modules/etcd-connect/dist/src/index.d.ts"))).toBe(true);
-      // Source and declaration maps, with the sources they point at.
-      const pkgDir = join(app, "node_modules/etcd-connect");
-      const map = JSON.parse(readFileSync(join(pkgDir, "dist/src/client.js.map"), "utf8")) as { sources: string[] };
-      expect(existsSync(join(pkgDir, "dist/src", map.sources[0]!))).toBe(true);
-      expect(existsSync(join(pkgDir, "dist/src/client.d.ts.map"))).toBe(true);
-      expect(existsSync(join(pkgDir, "CHANGELOG.md")) && existsSync(join(pkgDir, "LICENSE"))).toBe(true);
-      writeFileSync(
-        join(app, "main.js"),
-        `import { connect, text } from "etcd-connect";
-const client = await connect({ endpoints: [process.argv[2]], dialTimeoutMs: 5000 });
-await client.put("packed", "works");
-console.log(text((await client.get("packed")).kvs[0].value));
-client.close();
-`,
-      );
-      const r = await run(process.execPath, ["main.js", etcd.endpoint], { cwd: app });
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stdout).toBe("works\n");
-      // The other entries resolve too, and the proxy's command is installed.
-      writeFileSync(
-        join(app, "entries.js"),
-        `import * as web from "etcd-connect/web";
-import * as node from "etcd-connect/node";
-import { createProxy } from "etcd-connect/proxy";
-console.log([typeof web.connect, typeof web.createWebTransport, typeof node.createNodeTransport, typeof createProxy].join(","));
-`,
-      );
-      const entries = await run(process.execPath, ["entries.js"], { cwd: app });
-      expect(entries.stdout, entries.stderr).toBe("function,function,function,function\n");
-      const help = await run(join(app, "node_modules/.bin/etcd-connect-proxy"), ["--help"], { cwd: app });
-      expect(help.code, help.stderr).toBe(0);
-      expect(help.stdout).toMatch(/^Usage: etcd-connect-proxy/);
-
-      // A browser project (bundler resolution, the browser condition, DOM types) sees the browser build's types:
-      // createWebTransport type-checks, createNodeTransport does not exist there.
-      writeFileSync(join(app, "browser.ts"), `import { connect, createWebTransport } from "etcd-connect";
-const client = await connect({ endpoints: ["https://proxy.example"], transport: createWebTransport });
-await client.put("k", "v");
-`);
-      writeFileSync(join(app, "browser-wrong.ts"), `import { createNodeTransport } from "etcd-connect";\nexport const t = createNodeTransport;\n`);
-      const tsc = join(root, "node_modules/typescript/bin/tsc");
-      const check = (file: string) => {
-        const config = `tsconfig.${file}.json`;
-        writeFileSync(join(app, config), JSON.stringify({
-          compilerOptions: { noEmit: true, strict: true, target: "es2022", module: "esnext", moduleResolution: "bundler",
-            customConditions: ["browser"], lib: ["es2022", "dom"], types: [], skipLibCheck: true },
-          files: [file],
-        }));
-        return run(process.execPath, [tsc, "-p", config], { cwd: app });
-      };
-      const ok = await check("browser.ts");
-      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
-      const wrong = await check("browser-wrong.ts");
-      expect(wrong.stdout).toMatch(/has no exported member named 'createNodeTransport'/);
-    } finally {
-      rmSync(tmp, { recursive: true, force: true });
-    }
-  }, 120000);
 });
