@@ -39,12 +39,9 @@ export async function runCall<T>(
     timeoutMs = undefined;
   }
   let connectOptions: ConnectCallOptions | undefined;
-  let done: AbortController | undefined;
   // No options object at all on the common path: nothing for Connect to wire up.
   if (signal !== undefined || timeoutMs !== undefined || longDeadline !== undefined || requireLeader || retry) {
-    // `done` ends the link to the caller's signal with the call (anySignal's fallback needs an input that aborts).
-    const callSignal =
-      longDeadline === undefined ? signal : signal === undefined ? longDeadline : anySignal([signal, longDeadline, (done = new AbortController()).signal]);
+    const callSignal = longDeadline === undefined ? signal : signal === undefined ? longDeadline : anySignal([signal, longDeadline]);
     connectOptions = { signal: callSignal, timeoutMs };
     if (requireLeader) connectOptions.headers = requireLeaderHeaders;
     if (retry) connectOptions.contextValues = createContextValues().set(retryWritesKey, true);
@@ -56,8 +53,6 @@ export async function runCall<T>(
     if (signal?.aborted) throw EtcdError.aborted(signal);
     if (longDeadline?.aborted) throw EtcdError.aborted(longDeadline);
     throw EtcdError.from(err);
-  } finally {
-    done?.abort();
   }
 }
 
