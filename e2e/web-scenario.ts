@@ -3,6 +3,9 @@
 // handing in the entry it imported; the result is plain JSON for the test to compare.
 import type * as WebEntry from "etcd-connect/web";
 
+/** What the scenario uses of an entry (the web entry's, or the default import's where that picks the web entry). */
+export type ScenarioEntry = Pick<typeof WebEntry, "connect" | "text" | "compare" | "op" | "EtcdError">;
+
 /** The scenario's outcome: strings and booleans only, so it crosses a process boundary as JSON. */
 export interface WebScenarioResult {
   /** "web" when the runtime got the web entry (it has no `createNodeTransport`). */
@@ -16,7 +19,7 @@ export interface WebScenarioResult {
 }
 
 /** Runs the scenario with the entry `etcd` against `proxyUrl`, under keys `<prefix>/`. */
-export async function webScenario(etcd: Pick<typeof WebEntry, "connect" | "text" | "compare" | "op" | "EtcdError">, proxyUrl: string, prefix: string): Promise<WebScenarioResult> {
+export async function webScenario(etcd: ScenarioEntry, proxyUrl: string, prefix: string): Promise<WebScenarioResult> {
   const { connect, text, compare, op } = etcd;
   const entry = "createNodeTransport" in etcd ? "node" : "web";
   const client = await connect({ endpoints: [proxyUrl], dialTimeoutMs: 5000 });
