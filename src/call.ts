@@ -2,6 +2,7 @@ import { type CallOptions as ConnectCallOptions, createContextValues } from "@co
 import { EtcdError } from "./errors.js";
 import { type CallOptions, checkMs } from "./options.js";
 import { retryWritesKey } from "./transport/etcd-transport.js";
+import { anySignal } from "./util/any-signal.js";
 
 /** etcd's metadata that makes a member refuse work while it has no leader. */
 export const requireLeaderHeaders: HeadersInit = { hasleader: "true" };
@@ -40,7 +41,7 @@ export async function runCall<T>(
   let connectOptions: ConnectCallOptions | undefined;
   // No options object at all on the common path: nothing for Connect to wire up.
   if (signal !== undefined || timeoutMs !== undefined || longDeadline !== undefined || requireLeader || retry) {
-    const callSignal = longDeadline === undefined ? signal : signal === undefined ? longDeadline : AbortSignal.any([signal, longDeadline]);
+    const callSignal = longDeadline === undefined ? signal : signal === undefined ? longDeadline : anySignal([signal, longDeadline]);
     connectOptions = { signal: callSignal, timeoutMs };
     if (requireLeader) connectOptions.headers = requireLeaderHeaders;
     if (retry) connectOptions.contextValues = createContextValues().set(retryWritesKey, true);
@@ -77,7 +78,7 @@ export async function* runServerStream<T>(
     signals.push((longDeadline = AbortSignal.timeout(timeoutMs)));
     timeoutMs = undefined;
   }
-  const connectOptions: ConnectCallOptions = { signal: signals.length === 1 ? done.signal : AbortSignal.any(signals), timeoutMs };
+  const connectOptions: ConnectCallOptions = { signal: signals.length === 1 ? done.signal : anySignal(signals), timeoutMs };
   if (options?.requireLeader ?? defaultRequireLeader) connectOptions.headers = requireLeaderHeaders;
   try {
     for await (const r of rpc(connectOptions)) {

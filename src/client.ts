@@ -41,6 +41,7 @@ import { withRetry } from "./transport/retry.js";
 import type { WatchOptions, Watcher } from "./watch/types.js";
 import { createWatch } from "./watch/watch.js";
 import { createBackoff, sleep } from "./util/backoff.js";
+import { anySignal } from "./util/any-signal.js";
 
 /** An etcd client: KV calls on the client itself, other services as properties. */
 export interface Client extends KV {
@@ -257,7 +258,7 @@ const DIAL_BACKOFF = { initialMs: 100, maxMs: 1000, firstImmediate: false };
 async function firstAnswering(transport: EndpointTransport, dialTimeoutMs: number): Promise<string> {
   const deadline = AbortSignal.timeout(dialTimeoutMs);
   const done = new AbortController();
-  const signal = AbortSignal.any([deadline, done.signal]);
+  const signal = anySignal([deadline, done.signal]);
   const errors: string[] = transport.endpoints.map(() => "no answer");
 
   const probe = async (i: number): Promise<string> => {

@@ -6,6 +6,7 @@
 import { type Client, Code, EtcdError, type ResponseHeader } from "../api.js";
 import { keyLostError } from "./errors.js";
 import { type Session, sessionSignal } from "./session.js";
+import { anySignal } from "../util/any-signal.js";
 
 /** A key under a mutex or election prefix, with the revision that created it. @internal */
 export interface Turn {
@@ -37,7 +38,7 @@ export async function waitTurn(session: Session, turn: Turn, signal: AbortSignal
   const { client } = session;
   const ended = sessionSignal(session);
   const stop = new AbortController();
-  const inner = AbortSignal.any(signal ? [signal, ended, stop.signal] : [ended, stop.signal]);
+  const inner = anySignal(signal ? [signal, ended, stop.signal] : [ended, stop.signal]);
   const failure = (): EtcdError | undefined => {
     if (signal?.aborted) return EtcdError.aborted(signal);
     if (ended.aborted) return EtcdError.from(ended.reason);

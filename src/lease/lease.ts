@@ -17,6 +17,7 @@ import type {
   LeaseStatus,
   LeaseTimeToLiveResponse,
 } from "./types.js";
+import { anySignal } from "../util/any-signal.js";
 
 /** etcd's largest lease TTL in seconds (`MaxLeaseTTL`). */
 export const MAX_LEASE_TTL = 9_000_000_000;
@@ -109,7 +110,7 @@ export function createLease(ctx: ClientContext): Lease {
       const r = await ctx.call(options, async (c) => {
         // One request, one answer, then end the call (Connect's iterators ignore break).
         const done = new AbortController();
-        const signal = c?.signal ? AbortSignal.any([c.signal, done.signal]) : done.signal;
+        const signal = c?.signal ? anySignal([c.signal, done.signal]) : done.signal;
         try {
           for await (const m of callHalfDuplex(ctx.transport, LeaseService.method.leaseKeepAlive, { ID }, signal, undefined, c?.timeoutMs)) {
             return m;
