@@ -25,7 +25,7 @@ afterAll(async () => {
 describe("Bun", () => {
   it("does KV, a txn, a watch and errors with kinds on the web entry, through the proxy", async () => {
     // Bun's own TypeScript loader and resolver; the dev condition maps the package's entries to src/.
-    const { stdout } = await run(join(root, "node_modules/.bin/bun"), ["--conditions=etcd-connect-dev", "e2e/bun/main.ts", proxyUrl], {
+    const { stdout } = await run(join(root, "node_modules/.bin/bun"), ["e2e/bun/main.ts", proxyUrl], {
       cwd: root,
       timeout: 60000,
     });

@@ -1,15 +1,15 @@
 // edge-runtime (the runtime behind Vercel's edge functions, as its CLI serves them) runs a function bundled from the
-// package's default import with Vercel's edge conditions, doing KV, a txn, a watch and errors with kinds through
+// package's web entry, doing KV, a txn, a watch and errors with kinds through
 // the proxy.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EtcdProxy, createProxy } from "../src/proxy/index.js";
 import { useEtcd } from "../test/harness/etcd.js";
+import { freePort } from "../test/harness/processes.js";
 import { expectedWebScenario } from "./web-scenario.js";
 
 const root = join(import.meta.dirname, "..");
@@ -20,14 +20,6 @@ let edge: ChildProcess | undefined;
 let edgeUrl: string;
 let dir: string;
 let log = "";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   proxy = createProxy({ endpoints: etcd.endpoints, logLevel: "silent" });
@@ -42,7 +34,10 @@ beforeAll(async () => {
     platform: "neutral",
     target: "es2022",
     mainFields: ["module", "main"],
-    conditions: ["etcd-connect-dev", "edge-light", "worker", "browser"],
+    // Vercel's edge conditions; in this checkout the package is its sources (which entry those conditions pick
+    // from the published exports is checked on the packed package in test/package.test.ts).
+    conditions: ["edge-light", "worker", "browser"],
+    alias: { "etcd-connect": "./src/web.ts" },
     outfile: join(dir, "worker.js"),
     logLevel: "silent",
   });

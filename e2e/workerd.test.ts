@@ -2,13 +2,13 @@
 // doing KV and a short watch through the proxy.
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type EtcdProxy, createProxy } from "../src/proxy/index.js";
 import { useEtcd } from "../test/harness/etcd.js";
+import { freePort } from "../test/harness/processes.js";
 
 const root = join(import.meta.dirname, "..");
 const etcd = useEtcd();
@@ -18,14 +18,6 @@ let workerd: ChildProcess | undefined;
 let workerUrl: string;
 let dir: string;
 let log = "";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 beforeAll(async () => {
   proxy = createProxy({ endpoints: etcd.endpoints, logLevel: "silent" });

@@ -6,21 +6,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { useEtcd } from "./harness/etcd.js";
+import { run as runProcess } from "./harness/processes.js";
 
 const root = join(import.meta.dirname, "..");
 const etcd = useEtcd();
 
-function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: options.cwd ?? root, env: options.env ?? process.env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => runProcess(cmd, args, { cwd: root, ...options });
 
 /** PIDs of etcd processes whose command line mentions `needle`. */
 function etcdProcessesWith(needle: string): number[] {
@@ -88,7 +79,7 @@ describe("npm start", () => {
         const proxyUrl = /^ {2}proxy: +(http:\/\/127\.0\.0\.1:\d+) -> etcd http:\/\/127\.0\.0\.1:\d+$/m.exec(stdout)?.[1];
         expect(url, stdout).toBeDefined();
         expect(proxyUrl, stdout).toBeDefined();
-        expect(stdout).toMatch(/console\.js \d+\.\d KB min\+gzip/);
+        expect(stdout).toMatch(/scripts: +\d+\.\d KB min\+gzip at start, editor \d+\.\d KB when first opened/);
         // The page, its script, and a config.json naming the proxy.
         const html = await fetch(url!);
         expect(html.status).toBe(200);

@@ -1,15 +1,17 @@
 // The packed package as a user gets it: one `npm pack`, installed with `--engine-strict` under every supported Node
 // line, type-checked by fresh projects (test/consumers/, skipLibCheck: false), run against etcd (Node projects under
 // each line; the Vite-built page in Chromium through the package's proxy), and linted by publint and arethetypeswrong.
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, servePage } from "../e2e/harness.js";
 import { NODE_LINES, ensureNode } from "../scripts/ensure.mjs";
 import { useEtcd } from "./harness/etcd.js";
+import { run as runProcess } from "./harness/processes.js";
 
 const root = join(import.meta.dirname, "..");
 const consumers = join(root, "test/consumers");
@@ -18,17 +20,7 @@ const etcd = useEtcd();
 const lines = Object.keys(NODE_LINES).map(Number) as Array<keyof typeof NODE_LINES>;
 const newest = lines.at(-1)!;
 
-function run(cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: options.cwd ?? root, env: options.env ?? process.env });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => (stdout += d));
-    child.stderr.on("data", (d) => (stderr += d));
-    child.on("error", reject);
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (cmd: string, args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) => runProcess(cmd, args, { cwd: root, ...options });
 
 /** npm's own script, so that npm can run under the Node line being tested (npm checks engines against it). */
 function npmCli(): string {
@@ -168,6 +160,23 @@ describe("a browser project (bundler resolution, browser condition, DOM types, n
     const code = readdirSync(assets).filter((f) => f.endsWith(".js")).map((f) => readFileSync(join(assets, f), "utf8")).join("\n");
     expect(code).toContain("application/grpc-web");
     expect(code).not.toMatch(/node:|__vite-browser-external|http2/);
+  });
+
+  it("bundles from the web entry under Vercel's edge conditions (edge-light, worker, browser), as e2e/edge-runtime.test.ts runs it", async () => {
+    const r = await build({
+      absWorkingDir: dir,
+      entryPoints: ["main.ts"],
+      bundle: true,
+      format: "esm",
+      platform: "neutral",
+      mainFields: ["module", "main"],
+      conditions: ["edge-light", "worker", "browser"],
+      write: false,
+      logLevel: "silent",
+    });
+    const code = r.outputFiles[0]!.text;
+    expect(code).toContain("application/grpc-web");
+    expect(code).not.toMatch(/node:|http2/);
   });
 
   it("puts, watches and gets in Chromium, through the package's own proxy", async () => {
