@@ -421,19 +421,27 @@ export function browserSuite(engine: EngineName): void {
       await expect.poll(() => page.evaluate(() => [...document.querySelectorAll('[data-testid="tree"] li[data-key]')].map((e) => (e as HTMLElement).dataset.key))).toEqual(["smoke/k"]);
       await until(() => document.querySelector('[data-testid="connection"]')?.getAttribute("data-state") === "connected");
 
-      // Edit with DOM actions every engine has: click, set the textarea, click Save.
+      // Edit with DOM actions every engine has: click Edit; in the editor (CodeMirror, in a shadow root) change the
+      // line's text, which CodeMirror reads back from the DOM as an edit (as it does for IME input); review; save.
       await page.evaluate(() => {
         const edit = [...document.querySelectorAll("button")].find((b) => b.textContent === "Edit");
         if (!edit) throw new Error("no Edit button");
         edit.click();
       });
-      await until(() => document.querySelector('dialog.form textarea[name="value"]') !== null);
+      await until(() => document.querySelector("dialog.editor .editor-host")?.shadowRoot?.querySelector(".cm-line")?.textContent === "first");
       await page.evaluate(() => {
-        const form = document.querySelector("dialog.form")!;
-        const area = form.querySelector<HTMLTextAreaElement>('textarea[name="value"]')!;
-        area.value = "edited in the browser";
-        area.dispatchEvent(new Event("input", { bubbles: true }));
-        [...form.querySelectorAll("button")].find((b) => b.textContent === "Save")!.click();
+        const line = document.querySelector("dialog.editor .editor-host")!.shadowRoot!.querySelector(".cm-line")!;
+        line.textContent = "edited in the browser";
+      });
+      await until(() => document.querySelector("dialog.editor .editor-host")!.shadowRoot!.querySelector(".cm-content")?.textContent === "edited in the browser");
+      await page.evaluate(() => {
+        const dialog = document.querySelector("dialog.editor")!;
+        [...dialog.querySelectorAll("button")].find((b) => b.textContent === "Review changes")!.click();
+      });
+      await until(() => document.querySelector('dialog.editor [data-testid="edit-diff"] ins')?.textContent === "edited in the browser");
+      await page.evaluate(() => {
+        const dialog = document.querySelector("dialog.editor")!;
+        [...dialog.querySelectorAll("button")].find((b) => b.textContent === "Save")!.click();
       });
       await expect.poll(() => etcd.etcdctl(["get", "smoke/k", "--print-value-only"])).toBe("edited in the browser\n");
       await expect.poll(value).toBe("edited in the browser");
