@@ -139,12 +139,12 @@ export function keyDetail(app: App, key: Uint8Array): KeyDetail {
     }, verb);
   };
 
-  /** The value at `old` against the current one, line by line. */
+  /** The value at `old` against the one at `now` (the current value, or another version), line by line. */
   const diffView = (old: KeyValue, now: KeyValue) =>
     h(
       "div",
       { class: "diff-view" },
-      h("p", { class: "old-version" }, `Revision ${old.modRevision} (v${old.version}) → current (v${now.version})`, " ",
+      h("p", { class: "old-version" }, `Revision ${old.modRevision} (v${old.version}) → ${now === current ? "current" : `revision ${now.modRevision}`} (v${now.version})`, " ",
         h("button", { class: "link", onclick: () => render() }, "back to current")),
       h("pre", { class: "value diff", "data-testid": "diff" },
         diffValues(old.value, now.value).map((p) => h(p.kind === "same" ? "span" : p.kind === "added" ? "ins" : "del", null, p.text))),
@@ -182,11 +182,32 @@ export function keyDetail(app: App, key: Uint8Array): KeyDetail {
     const list = h("ol", { class: "versions", "data-testid": "history" });
     const status = h("p", { class: "muted" });
     const more = h("button", { class: "link" }, "older versions");
-    replaceChildren(box, h("h3", null, "History"), list, status, more);
-    const item = (v: KeyValue, label: string) =>
-      h(
+    // Any two versions: tick them, then diff the older against the newer (a third tick replaces the first).
+    const ticked: Array<{ v: KeyValue; box: HTMLInputElement }> = [];
+    const diffTicked = h("button", {
+      disabled: true,
+      "data-testid": "diff-ticked",
+      onclick: () => {
+        const [a, b] = ticked.map((t) => t.v).sort((x, y) => (x.modRevision < y.modRevision ? -1 : 1));
+        replaceChildren(viewerSlot, diffView(a!, b!));
+      },
+    }, "Diff the two ticked");
+    const tick = (v: KeyValue, box: HTMLInputElement) => {
+      const at = ticked.findIndex((t) => t.v === v);
+      if (!box.checked && at >= 0) ticked.splice(at, 1);
+      if (box.checked && at < 0) {
+        ticked.push({ v, box });
+        if (ticked.length > 2) ticked.shift()!.box.checked = false;
+      }
+      diffTicked.disabled = ticked.length !== 2;
+    };
+    replaceChildren(box, h("h3", null, "History"), h("p", { class: "muted" }, "Tick two versions to compare them. ", diffTicked), list, status, more);
+    const item = (v: KeyValue, label: string) => {
+      const box: HTMLInputElement = h("input", { type: "checkbox", class: "pick", "aria-label": `tick revision ${v.modRevision}`, onchange: () => tick(v, box) });
+      return h(
         "li",
         null,
+        box,
         h(
           "button",
           {
@@ -208,6 +229,7 @@ export function keyDetail(app: App, key: Uint8Array): KeyDetail {
               h("button", { class: "link", onclick: () => void restore(v, kv) }, "restore"),
             ],
       );
+    };
     list.append(item(kv, " (current)"));
     let oldest = kv;
     const page = async () => {
