@@ -1,5 +1,6 @@
 // What an edited value is written in (JSON, YAML, plain text or hex), whether it is valid, and its formatted form.
 // Part of the editor chunk: `yaml` (the npm package) is loaded only when the editor opens.
+import { parser as jsonParser } from "@lezer/json";
 import { parseDocument } from "yaml";
 
 /** The syntaxes the editor knows. Hex is for binary values: pairs of hex digits, whitespace ignored. */
@@ -26,17 +27,20 @@ function problem(text: string, message: string, from: number, to = from): Syntax
   return { message, ...position(text, at), from: at, to: Math.max(at, Math.min(to, text.length)) };
 }
 
-/** The offset a JSON.parse error names, read from its message (engines word it differently), or the end. */
-function jsonErrorOffset(text: string, err: SyntaxError): number {
-  const m = /position (\d+)/.exec(err.message);
-  if (m) return Number(m[1]);
-  // Firefox: "at line L column C of the JSON data".
-  const lc = /line (\d+) column (\d+)/.exec(err.message);
-  if (lc) {
-    const lines = text.split("\n").slice(0, Number(lc[1]) - 1);
-    return lines.reduce((n, l) => n + l.length + 1, 0) + Number(lc[2]) - 1;
-  }
-  return text.length;
+/**
+ * Where JSON goes wrong, from the Lezer JSON grammar the editor highlights with: engines word JSON.parse errors
+ * differently and JavaScriptCore (Safari, Bun) gives no position at all. The text's end when the grammar finds none.
+ */
+function jsonErrorOffset(text: string): number {
+  let at = -1;
+  jsonParser.parse(text).iterate({
+    enter: (node) => {
+      if (at >= 0) return false;
+      if (node.type.isError) at = node.from;
+      return undefined;
+    },
+  });
+  return at >= 0 ? at : text.length;
 }
 
 /** The first problem with `text` as `syntax`, or undefined when it is valid (text is always valid). */
@@ -46,9 +50,9 @@ export function checkSyntax(text: string, syntax: ValueSyntax): SyntaxProblem | 
       JSON.parse(text);
       return undefined;
     } catch (err) {
-      const offset = jsonErrorOffset(text, err as SyntaxError);
+      const offset = jsonErrorOffset(text);
       // The position is given as line and column by the caller: drop the engine's own wording of it.
-      const reason = (err as Error).message.replace(/\s*(?:\(|in JSON |)at (?:position|line) \d+.*$/s, "").replace(/^JSON\.parse: /, "");
+      const reason = (err as Error).message.replace(/\s*(?:\(|in JSON |)at (?:position|line) \d+.*$/s, "").replace(/^(?:JSON\.parse: |JSON Parse error: )/, "");
       return problem(text, `Not valid JSON: ${reason}`, offset, offset + 1);
     }
   }
