@@ -346,12 +346,13 @@ describe("membership changes (member add + join, learner promote, member remove)
     const unjoined = await etcd.prepareMember();
     expect(unjoined.name).toBe("m5"); // names of forgotten members stay taken
     expect(fs.existsSync(voter.dataDir)).toBe(true);
-    const pids = cluster.members.filter((m) => m.running).map((m) => m.pid!);
+    const running = cluster.members.filter((m) => m.running);
+    const pids = running.map((m) => m.pid!);
     expect(pids).toHaveLength(4);
-    const t0 = Date.now();
     await cluster.stop();
-    // Graceful: followers first, the leader last once it sees no peer (no 5 s SIGKILL escalation).
-    expect(Date.now() - t0).toBeLessThan(4000);
+    // Graceful: followers first, the leader last once it sees no peer; none needed the SIGKILL escalation (checked
+    // by how each exited, not by time, which a busy machine stretches).
+    expect(running.map((m) => m.lastExit)).toEqual(running.map(() => expect.not.stringMatching(/SIGKILL/)));
     expect(pids.filter(pidAlive)).toEqual([]);
     expect([...cluster.members, voter].every((m) => !m.running && m.pid === undefined)).toBe(true);
     expect(fs.existsSync(cluster.dataDirRoot)).toBe(false);
