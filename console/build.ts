@@ -15,6 +15,8 @@ const root = resolve(here, "..");
 export interface ConsoleFile {
   body: string;
   contentType: string;
+  /** A script the page loads only when first needed (the editor's chunks), not at start. */
+  lazy?: boolean;
 }
 
 /** Builds the console in memory: file name -> content. */
@@ -37,12 +39,24 @@ export async function buildConsole(): Promise<Map<string, ConsoleFile>> {
     write: false,
     logLevel: "silent",
     legalComments: "none",
+    metafile: true,
   });
+  // What loads at start: console.js and the chunks it imports statically, transitively (esbuild's import graph).
+  const outputs = result.metafile.outputs;
+  const atStart = new Set<string>();
+  const visit = (path: string) => {
+    if (atStart.has(path)) return;
+    atStart.add(path);
+    for (const i of outputs[path]!.imports) if (i.kind === "import-statement") visit(i.path);
+  };
+  visit(Object.keys(outputs).find((p) => p.endsWith("/console.js"))!);
   const files = new Map<string, ConsoleFile>();
   files.set("index.html", { body: readFileSync(join(here, "index.html"), "utf8"), contentType: "text/html; charset=utf-8" });
   files.set("console.css", { body: readFileSync(join(here, "console.css"), "utf8"), contentType: "text/css; charset=utf-8" });
   for (const out of result.outputFiles) {
-    files.set(out.path.slice("/console/".length), { body: out.text, contentType: "text/javascript; charset=utf-8" });
+    const name = out.path.slice("/console/".length);
+    const lazy = ![...atStart].some((p) => p.endsWith(`/console/${name}`));
+    files.set(name, { body: out.text, contentType: "text/javascript; charset=utf-8", lazy });
   }
   return files;
 }
@@ -57,32 +71,19 @@ export interface ScriptSize {
   lazyGzip: number;
 }
 
-/** Static `import` statements of a built chunk: the chunks it needs before it runs. */
-function staticImports(body: string): string[] {
-  return [...body.matchAll(/(?:^|[;}\n])import\s*(?:[\w$*{},\s]+from\s*)?"\.\/([^"]+)"/g)].map((m) => m[1]!);
-}
-
 /** Size of the console's scripts: what loads at start, and what loads lazily. */
 export function scriptSize(files: Map<string, ConsoleFile>): ScriptSize {
-  const initial = new Set<string>();
-  const visit = (name: string, from: string) => {
-    const path = new URL(name, `http://x/${from}`).pathname.slice(1);
-    if (initial.has(path)) return;
-    initial.add(path);
-    for (const dep of staticImports(files.get(path)!.body)) visit(dep, path);
-  };
-  visit("console.js", "");
   const size = { minified: 0, gzip: 0, lazyMinified: 0, lazyGzip: 0 };
   for (const [name, file] of files) {
     if (!name.endsWith(".js")) continue;
     const minified = Buffer.byteLength(file.body);
     const gzip = gzipSync(file.body, { level: 9 }).length;
-    if (initial.has(name)) {
-      size.minified += minified;
-      size.gzip += gzip;
-    } else {
+    if (file.lazy) {
       size.lazyMinified += minified;
       size.lazyGzip += gzip;
+    } else {
+      size.minified += minified;
+      size.gzip += gzip;
     }
   }
   return size;

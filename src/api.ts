@@ -66,6 +66,7 @@ export type {
   PermissionType,
   PermissionGrant,
   PermissionRevoke,
+  AuthResponse,
   AuthStatusResponse,
   UserAddOptions,
 } from "./auth/auth.js";

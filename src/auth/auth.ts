@@ -35,6 +35,12 @@ export type PermissionRevoke = RangeOptions & {
   key: Bytes;
 };
 
+/** What most auth calls answer: only the header. */
+export interface AuthResponse {
+  /** Header of the member that answered. */
+  header: ResponseHeader;
+}
+
 /** Result of `auth.status()`. */
 export interface AuthStatusResponse {
   /** Whether auth is on (`auth.enable()` was called and not undone). */
@@ -55,15 +61,9 @@ export interface UserAddOptions {
  */
 export interface Auth {
   /** Turns auth on (a `root` user with the `root` role must exist). */
-  enable(options?: CallOptions): Promise<{
-    /** Header of the member that answered. */
-    header: ResponseHeader;
-  }>;
+  enable(options?: CallOptions): Promise<AuthResponse>;
   /** Turns auth off: every request is then allowed without a token (needs the `root` role while auth is on). */
-  disable(options?: CallOptions): Promise<{
-    /** Header of the member that answered. */
-    header: ResponseHeader;
-  }>;
+  disable(options?: CallOptions): Promise<AuthResponse>;
   /**
    * Whether auth is on, and the auth store's revision (etcd 3.5+; on 3.4 it rejects with `unimplemented`, as Go's
    * client does: a 3.4 server has no AuthStatus).
@@ -80,10 +80,7 @@ export interface Auth {
    * Adds a user, with no roles, and a password or `{ noPassword: true }` (a user who authenticates only with a
    * client certificate). Rejects with `user-already-exists` if the name is taken.
    */
-  userAdd(name: string, password: string | UserAddOptions, options?: CallOptions): Promise<{
-    /** Header of the member that answered. */
-    header: ResponseHeader;
-  }>;
+  userAdd(name: string, password: string | UserAddOptions, options?: CallOptions): Promise<AuthResponse>;
   /** A user's roles. */
   userGet(name: string, options?: CallOptions): Promise<{
     /** Header of the member that answered. */
@@ -94,30 +91,15 @@ export interface Auth {
   /** Names of every user. */
   userList(options?: CallOptions): Promise<string[]>;
   /** Deletes a user (`user-not-found` if there is none). */
-  userDelete(name: string, options?: CallOptions): Promise<{
-    /** Header of the member that answered. */
-    header: ResponseHeader;
-  }>;
+  userDelete(name: string, options?: CallOptions): Promise<AuthResponse>;
   /** Sets a user's password. */
-  userChangePassword(name: string, password: string, options?: CallOptions): Promise<{
-    /** Header of the member that answered. */
-    header: ResponseHeader;
-  }>;
+  userChangePassword(name: string, password: string, options?: CallOptions): Promise<AuthResponse>;
   /** Grants a role to a user. */
-  userGrantRole(user: string, role: string, options?: CallOptions): Promise<{
-    /** Header of the member that answered. */
-    header: ResponseHeader;
-  }>;
+  userGrantRole(user: string, role: string, options?: CallOptions): Promise<AuthResponse>;
   /** Takes a role from a user (`role-not-granted` if the user does not have it). */
-  userRevokeRole(user: string, role: string, options?: CallOptions): Promise<{
-    /** Header of the member that answered. */
-    header: ResponseHeader;
-  }>;
+  userRevokeRole(user: string, role: string, options?: CallOptions): Promise<AuthResponse>;
   /** Adds a role without permissions (`role-already-exists` if the name is taken). */
-  roleAdd(name: string, options?: CallOptions): Promise<{
-    /** Header of the member that answered. */
-    header: ResponseHeader;
-  }>;
+  roleAdd(name: string, options?: CallOptions): Promise<AuthResponse>;
   /** A role's permissions. */
   roleGet(name: string, options?: CallOptions): Promise<{
     /** Header of the member that answered. */
@@ -128,23 +110,14 @@ export interface Auth {
   /** Names of every role. */
   roleList(options?: CallOptions): Promise<string[]>;
   /** Deletes a role; users that had it lose it. */
-  roleDelete(name: string, options?: CallOptions): Promise<{
-    /** Header of the member that answered. */
-    header: ResponseHeader;
-  }>;
+  roleDelete(name: string, options?: CallOptions): Promise<AuthResponse>;
   /** Lets a role read and/or write one key or a range (`end`, `prefix` or `fromKey`). */
-  roleGrantPermission(role: string, permission: PermissionGrant, options?: CallOptions): Promise<{
-    /** Header of the member that answered. */
-    header: ResponseHeader;
-  }>;
+  roleGrantPermission(role: string, permission: PermissionGrant, options?: CallOptions): Promise<AuthResponse>;
   /**
    * Removes the permission granted with exactly this key and range (`permission-not-granted` if the role has no such
    * permission).
    */
-  roleRevokePermission(role: string, permission: PermissionRevoke, options?: CallOptions): Promise<{
-    /** Header of the member that answered. */
-    header: ResponseHeader;
-  }>;
+  roleRevokePermission(role: string, permission: PermissionRevoke, options?: CallOptions): Promise<AuthResponse>;
 }
 
 const permTypes: Record<PermissionType, Permission_Type> = {

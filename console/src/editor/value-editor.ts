@@ -220,24 +220,18 @@ export function openValueEditor(options: ValueEditorOptions): Promise<boolean> {
     };
     compact.onchange = () => void renderReview();
     confirm.onchange = () => void renderReview();
+    /** Shows step two (the review, with Back and Save) or step one (the editor, with Review changes). */
+    const step = (reviewing: boolean) => {
+      editing.hidden = next.hidden = reviewing;
+      review.hidden = back.hidden = save.hidden = !reviewing;
+      if (reviewing) save.focus();
+      else view.focus();
+    };
     const showReview = () => {
       confirm.checked = false;
-      if (!renderReview()) return;
-      editing.hidden = true;
-      review.hidden = false;
-      next.hidden = true;
-      back.hidden = false;
-      save.hidden = false;
-      save.focus();
+      if (renderReview()) step(true);
     };
-    const showEditing = () => {
-      review.hidden = true;
-      editing.hidden = false;
-      next.hidden = false;
-      back.hidden = true;
-      save.hidden = true;
-      view.focus();
-    };
+    const showEditing = () => step(false);
     next.onclick = showReview;
     back.onclick = showEditing;
 
